@@ -1,0 +1,62 @@
+# reportbot: `make run` sets everything up and serves; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHROMIUM ?= /usr/bin/chromium
+PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test install compile extract update check-translations lint chromium bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) compile
+
+## Serve on http://127.0.0.1:8000 with the embedded SQLite database and the demo landlord.
+run: install
+	$(BIN)/reportbot serve --host 127.0.0.1 --port 8000
+
+## The whole suite: lint, translations, unit, PostgreSQL (when TEST_DATABASE_URL is set), browser.
+test: install chromium
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# ---- translations (Babel) ----------------------------------------------------------------
+compile: $(STAMP) $(MO_FILES)
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile --use-fuzzy=false -D messages -i $< -o $@ -l $*
+
+extract: $(STAMP)
+	$(BIN)/pybabel extract -F locales/babel.cfg -k N_ -k gettext -k ngettext:1,2 \
+	  --no-wrap --sort-by-file --project=reportbot -o locales/messages.pot .
+
+update: extract
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-wrap \
+	  --ignore-obsolete
+
+check-translations: compile
+	$(BIN)/python -m bot.i18n_check
+
+# ---- browser tests need the system Chromium (Debian package) --------------------------------
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+bench: install
+	$(BIN)/python bench/webchat.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	find locales -name '*.mo' -delete

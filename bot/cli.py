@@ -1,0 +1,135 @@
+"""The `reportbot` command: serve, migrate, chat in the terminal, manage API tokens."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+def _services(settings: Settings):
+    from bot.services import build_services
+
+    try:
+        return build_services(settings)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+def _ensure_schema(settings: Settings) -> None:
+    """Upgrade the embedded SQLite; refuse to start on an outdated PostgreSQL schema."""
+    from alembic.script import ScriptDirectory
+
+    from bot.db import alembic_config, current_revisions, upgrade_database
+
+    if settings.is_sqlite:
+        upgrade_database(settings.database_url)
+        return
+    heads = set(ScriptDirectory.from_config(alembic_config(settings.database_url)).get_heads())
+    if current_revisions(settings.database_url) != heads:
+        raise click.ClickException("the database schema is not up to date: run "
+                                   "`reportbot db upgrade` first")
+
+
+@click.group()
+def main() -> None:
+    """Report hate-related incidents to a social landlord, on any channel."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s "
+                        "%(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web chat, webhooks, API and console with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from bot.app import create_app
+
+    settings = _settings()
+    _ensure_schema(settings)
+    services = _services(settings)
+    flask_app = create_app(services=services)
+    services.db.dispose()  # each worker opens its own connections after the fork
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("accesslog", "-")
+            # Query strings can carry tokens: log the path only.
+            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
+
+        def load(self):
+            return flask_app
+
+    click.echo(f"reportbot serving {services.org.name} on http://{host}:{port}/chat")
+    _Server().run()
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to the configured database."""
+    from bot.db import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.database_url)
+    click.echo("database schema is up to date")
+
+
+@main.command("create-api-token")
+@click.option("--name", required=True, help="Who or what will use the token.")
+def create_api_token(name: str) -> None:
+    """Create a bearer token for the duty queue API; printed once, alone on the last line."""
+    from bot.store import create_api_token as create
+
+    settings = _settings()
+    _ensure_schema(settings)
+    services = _services(settings)
+    with services.db.write() as session:
+        token = create(session, name)
+    click.echo(f"API token for {name!r} (shown once; store it safely):", err=True)
+    click.echo(token)
+
+
+@main.command()
+def chat() -> None:
+    """Make a report in this terminal, through the same flow as every channel."""
+    from channels import terminal
+
+    settings = _settings()
+    _ensure_schema(settings)
+    terminal.run(_services(settings))
+
+
+@main.command()
+def expire() -> None:
+    """Wipe the answers of conversations abandoned longer than the expiry period."""
+    settings = _settings()
+    _ensure_schema(settings)
+    services = _services(settings)
+    count = services.conversations.purge_expired()
+    click.echo(f"expired {count} abandoned conversation(s)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

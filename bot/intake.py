@@ -1,0 +1,76 @@
+"""Turn a finished conversation into the fields of a case.
+
+Choice answers (stable ids) are not personal on their own and are kept in plain columns for
+filtering and monitoring; everything typed by the resident is sealed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flows.engine import ConversationState, Kind
+from flows.indicators import find_indicators
+from flows.report import CONSENT_WORDING_VERSION, REPORT_STEPS, perceived_strands
+
+_STEPS = {s.id: s for s in REPORT_STEPS}
+
+CONSENT_STEPS = {
+    "consent_police": "police",
+    "consent_council": "local_authority",
+    "consent_support": "support_services",
+}
+
+
+@dataclass(frozen=True)
+class CaseDraft:
+    """The case fields a finished conversation yields."""
+
+    hate_related: bool
+    strands: list[str]
+    perceived_by: list[str]
+    prejudice_indicators: list[str]
+    reporter_role: str
+    anonymous: bool
+    incident_types: list[str]
+    location_type: str | None
+    immediate_danger: bool
+    repair_needed: bool
+    preserve_evidence: str | None
+    choice_answers: dict[str, Any]
+    personal: dict[str, Any]
+    consents: list[tuple[str, bool, str, str]]
+
+
+def draft_from(state: ConversationState) -> CaseDraft:
+    """Derive a case draft from the answers of a submitted conversation."""
+    a = state.answers
+    strands = perceived_strands(a)
+    role = a.get("reporter_role", "victim")
+    perceived_by = list(a.get("perceived_by") or [])
+    if strands and role == "victim":
+        perceived_by = ["victim"]
+    choice_answers = {k: v for k, v in a.items()
+                      if k in _STEPS and _STEPS[k].kind is not Kind.TEXT}
+    personal = {k: v for k, v in a.items()
+                if k in _STEPS and _STEPS[k].kind is Kind.TEXT and v is not None}
+    consents = [
+        (recipient, a[step] == "yes", state.answered_at.get(step, ""), CONSENT_WORDING_VERSION)
+        for step, recipient in CONSENT_STEPS.items() if step in a
+    ]
+    return CaseDraft(
+        hate_related=bool(strands),
+        strands=strands,
+        perceived_by=perceived_by,
+        prejudice_indicators=find_indicators(a.get("narrative")),
+        reporter_role=role,
+        anonymous=a.get("anonymous") == "anonymous",
+        incident_types=list(a.get("incident_types") or []),
+        location_type=a.get("location_type"),
+        immediate_danger=a.get("immediate_danger") == "yes",
+        repair_needed=a.get("repair_needed") == "yes",
+        preserve_evidence=a.get("repair_keep"),
+        choice_answers=choice_answers,
+        personal=personal,
+        consents=consents,
+    )

@@ -1,0 +1,284 @@
+"""The database tables.
+
+Personal data lives only in the ``*_enc`` columns, sealed by `bot.crypto.Vault`; lookups by
+phone number, chat id or web chat token go through ``*_index`` keyed hashes. Everything a
+duty officer filters and sorts on (priority, strands, deadlines) is in plain columns because
+it is not personal on its own.
+
+A hate-related case stays high priority (policy 4.11): the model refuses a downgrade with
+`PriorityDowngradeRefused`, and a CHECK constraint refuses it for any writer that bypasses
+the model (a bulk UPDATE, another program).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from bot.errors import HateFlagRemovalRefused, PriorityDowngradeRefused
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC instant on both engines (SQLite stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store aware UTC instants only")
+        return value.astimezone(UTC) if dialect.name != "sqlite" else \
+            value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Return the current instant in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Conversation(Base):
+    """One resident's conversation on one channel; its state is sealed JSON."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "sender_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    sender_index: Mapped[str] = mapped_column(String(64))
+    sender_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    state_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phase: Mapped[str] = mapped_column(String(20), default="new")
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+class InboundMessage(Base):
+    """A provider message already handled, with the replies it got (for retries)."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "message_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    message_key: Mapped[str] = mapped_column(String(128))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replies_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Case(Base):
+    """A report, as the duty officer works it."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint("NOT hate_related OR priority = 'high'", name="hate_is_high"),
+        CheckConstraint("priority IN ('high', 'medium', 'low')", name="priority_known"),
+        Index("ix_cases_queue", "status", "priority_rank", "next_deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    priority: Mapped[str] = mapped_column(String(10), default="medium")
+    priority_rank: Mapped[int] = mapped_column(Integer, default=1)
+    hate_related: Mapped[bool] = mapped_column(Boolean, default=False)
+    strands: Mapped[list] = mapped_column(JSON, default=list)
+    perceived_by: Mapped[list] = mapped_column(JSON, default=list)
+    prejudice_indicators: Mapped[list] = mapped_column(JSON, default=list)
+    reporter_role: Mapped[str] = mapped_column(String(20))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    counts_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_contact_due: Mapped[datetime] = mapped_column(UTCDateTime)
+    action_plan_due: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    action_plan_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    incident_types: Mapped[list] = mapped_column(JSON, default=list)
+    location_type: Mapped[str | None] = mapped_column(String(20))
+    immediate_danger: Mapped[bool] = mapped_column(Boolean, default=False)
+    repair_needed: Mapped[bool] = mapped_column(Boolean, default=False)
+    preserve_evidence: Mapped[str | None] = mapped_column(String(20))
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    details_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    assignee: Mapped[str | None] = mapped_column(String(120), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id",
+                                                                   use_alter=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case",
+                                                   order_by="CaseEvent.id")
+    consents: Mapped[list[Consent]] = relationship(back_populates="case",
+                                                   order_by="Consent.id")
+
+    PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+    @validates("priority")
+    def _check_priority(self, _key: str, value: str) -> str:
+        if value not in self.PRIORITY_RANK:
+            raise ValueError(f"unknown priority {value!r}")
+        if self.hate_related and value != "high":
+            raise PriorityDowngradeRefused(self.reference, value)
+        self.priority_rank = self.PRIORITY_RANK[value]
+        return value
+
+    @validates("hate_related")
+    def _check_hate_flag(self, _key: str, value: bool) -> bool:
+        if self.hate_related and not value:
+            raise HateFlagRemovalRefused(self.reference)
+        if value:
+            # Hate-related is always high priority (policy 4.2); set it here so no caller
+            # can forget.
+            self.priority = "high"
+        return bool(value)
+
+    def refresh_next_deadline(self) -> None:
+        """Point `next_deadline` at the earliest clock still running (4.3, 4.4)."""
+        if self.status == "closed":
+            self.next_deadline = None
+        elif self.first_contact_at is None:
+            self.next_deadline = self.first_contact_due
+        elif self.action_plan_at is None:
+            self.next_deadline = self.action_plan_due
+        else:
+            self.next_deadline = None
+
+    def mark_hate_related(self, strands: list[str], perceived_by: list[str]) -> None:
+        """Flag the case as hate-related, adding strands and who perceives it (2.1)."""
+        self.hate_related = True
+        self.priority = "high"
+        self.strands = sorted(set(self.strands or []) | set(strands))
+        self.perceived_by = sorted(set(self.perceived_by or []) | set(perceived_by))
+
+
+class CaseEvent(Base):
+    """One entry of a case's timeline; `detail` never holds report content."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(120))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class Consent(Base):
+    """Consent to share, per recipient, with the wording version shown (policy 8.x)."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("case_id", "recipient"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(30))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    wording_version: Mapped[str] = mapped_column(String(30))
+
+    case: Mapped[Case] = relationship(back_populates="consents")
+
+
+class Evidence(Base):
+    """A file the resident sent, sealed, with its SHA-256 and when it arrived."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    data_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    source_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="stored")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for the duty queue API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """A message to send later (not in reply to an inbound one), delivered by the worker.
+
+    `dedupe_key` makes enqueueing idempotent; the worker claims rows, sends, and marks
+    them sent, so a crash between commit and send loses nothing and sends nothing twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))

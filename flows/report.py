@@ -1,0 +1,442 @@
+"""The report flow: the questions the policy needs, in the order a frightened person can answer.
+
+Policy references are in brackets. Safety first (999), then who is reporting (2.4), free
+recall before specific questions, perception of prejudice (2.1), the alleged perpetrator,
+evidence, repairs (4.8), impact (7.x), safe contact (3.7), consent to share (8.x), review,
+and the formal acknowledgement (3.6). Nothing here performs I/O: the report is stored
+through `ctx.ports.submit_report`, which returns a `Receipt`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+
+from flows.engine import (
+    N_,
+    Answers,
+    ConversationState,
+    Flow,
+    Kind,
+    Option,
+    Section,
+    Step,
+    Translator,
+    TurnContext,
+)
+from flows.indicators import find_indicators
+from flows.messages import Outbound
+
+CONSENT_WORDING_VERSION = "consent-v1"
+
+STRANDS = ("ethnic_origin", "religion", "gender", "sexual_orientation", "age", "disability",
+           "other")
+
+YES = Option("yes", N_("Yes"))
+NO = Option("no", N_("No"))
+NOT_SURE = Option("not_sure", N_("I'm not sure"))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the case store hands back once a report is safely stored."""
+
+    reference: str
+    received_at: datetime
+    out_of_hours: bool
+    first_contact_due: datetime
+    action_plan_due: datetime
+    hate_related: bool
+
+
+# ---- predicates over the answers (pure) ---------------------------------------------
+
+def _is(step: str, *values: str):
+    return lambda a: a.get(step) in values
+
+
+def _has(step: str, *values: str):
+    return lambda a: bool(set(a.get(step) or ()) & set(values))
+
+
+def _not_victim(a: Answers) -> bool:
+    return a.get("reporter_role") not in (None, "victim")
+
+
+def _named(a: Answers) -> bool:
+    return a.get("anonymous") == "named"
+
+
+def perceived_strands(a: Answers) -> list[str]:
+    """Return the strands the reporter perceives, taking a gentle re-ask into account."""
+    answer = a.get("perception_recheck") or a.get("perception") or []
+    return [s for s in answer if s in STRANDS]
+
+
+def _needs_recheck(a: Answers) -> bool:
+    return (a.get("perception") in (["no"], ["not_sure"])
+            and bool(find_indicators(a.get("narrative"))))
+
+
+# ---- prompts that depend on the answers ---------------------------------------------
+
+def _perception_prompt(t: Translator, a: Answers) -> str:
+    if a.get("reporter_role") == "victim":
+        return t.gettext("Do you think this happened because of who you are, or who someone "
+                         "thinks you are? Choose all that apply.")
+    return t.gettext("Do you, or anyone else, think this happened because of who the person "
+                     "is, or who someone thinks they are? Choose all that apply.")
+
+
+def _recheck_prompt(t: Translator, a: Answers) -> str:
+    return t.gettext("Thank you. Sometimes people are targeted because of their race, "
+                     "religion, disability, sexuality, gender or age, even when nobody says "
+                     "so. Could that be part of what happened? It is fine to say you are not "
+                     "sure.")
+
+
+def _review_prompt(t: Translator, a: Answers) -> str:
+    lines = [t.gettext("Here is a summary of your report:")]
+    for step in REPORT_STEPS:
+        if step.summary is None or step.id not in a or not step.applies(a):
+            continue
+        lines.append(f"• {t.gettext(step.summary)}: {_answer_text(step, a[step.id], t)}")
+    lines.append(t.gettext("Is this right? You can send it now or change something."))
+    return "\n".join(lines)
+
+
+def _answer_text(step: Step, value, t: Translator) -> str:
+    if value is None:
+        return t.gettext("(skipped)")
+    labels = {o.id: t.gettext(o.label) for o in step.options}
+    if isinstance(value, list):
+        return ", ".join(labels.get(v, v) for v in value)
+    if step.kind is Kind.CHOICE:
+        return labels.get(value, value)
+    text = " ".join(str(value).split())
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+# ---- the steps ----------------------------------------------------------------------
+
+SECTIONS = (
+    Section("safety", N_("Your safety")),
+    Section("you", N_("About you")),
+    Section("victim", N_("The person it happened to")),
+    Section("incident", N_("What happened")),
+    Section("when_where", N_("When and where")),
+    Section("why", N_("Why it happened")),
+    Section("perpetrator", N_("Who did it")),
+    Section("evidence", N_("Evidence")),
+    Section("repairs", N_("Damage and repairs")),
+    Section("impact", N_("How it affects you")),
+    Section("contact", N_("Contacting you")),
+    Section("consent", N_("Sharing your report")),
+)
+
+PERCEPTION_OPTIONS = (
+    Option("ethnic_origin", N_("Race, colour, nationality or ethnic origin")),
+    Option("religion", N_("Religion or belief")),
+    Option("gender", N_("Gender or gender identity, including being trans")),
+    Option("sexual_orientation", N_("Sexual orientation")),
+    Option("age", N_("Age")),
+    Option("disability", N_("Disability")),
+    Option("other", N_("Another reason, like a group they belong to")),
+    Option("not_sure", N_("I'm not sure"), exclusive=True),
+    Option("no", N_("No"), exclusive=True),
+)
+
+REPORT_STEPS: tuple[Step, ...] = (
+    Step("immediate_danger", N_("Are you in danger right now?"), Kind.CHOICE,
+         (Option("yes", N_("Yes, I am in danger")), NO), section="safety",
+         summary=N_("In danger now")),
+    Step("danger_advice",
+         N_("Please call 999 now. If you cannot talk, call 999, listen, then press 55. "
+            "When you are safe, would you like to carry on with your report?"),
+         Kind.CHOICE,
+         (Option("continue", N_("Carry on now")), Option("later", N_("Not now"))),
+         applies=_is("immediate_danger", "yes"), section="safety",
+         pauses={"later": N_("Please stay safe. When you are ready, send any message here "
+                             "and we will carry on from where you left off.")}),
+    Step("reporter_role", N_("Which of these best describes you?"), Kind.CHOICE, (
+        Option("victim", N_("It happened to me")),
+        Option("witness", N_("I saw or heard it")),
+        Option("third_party", N_("I'm reporting for someone else, like family or a friend")),
+        Option("agency", N_("I'm a support worker or from an agency")),
+        Option("staff", N_("I'm staff or a contractor")),
+    ), section="you", summary=N_("You are")),
+    Step("anonymous",
+         N_("Would you like to give your name? You can report without it, but then we "
+            "cannot contact you, and it may limit what we can do."), Kind.CHOICE,
+         (Option("named", N_("Yes, I'll give my name")),
+          Option("anonymous", N_("No, stay anonymous"))),
+         section="you", summary=N_("Name given")),
+    Step("reporter_name", N_("What is your name?"), Kind.TEXT, applies=_named,
+         section="you", summary=N_("Your name"), max_length=200),
+    Step("victim_details",
+         N_("Who did it happen to? Please give their name, and their address or phone "
+            "number if you know them."), Kind.TEXT, applies=_not_victim, optional=True,
+         section="victim", summary=N_("The person it happened to"), max_length=500),
+    Step("victim_aware", N_("Does this person know you are reporting this, and do they "
+                            "agree?"), Kind.CHOICE, (
+        Option("agrees", N_("Yes, and they agree")),
+        Option("knows", N_("They know, but have not agreed")),
+        Option("unaware", N_("No, they don't know")),
+        NOT_SURE,
+    ), applies=_not_victim, section="victim", summary=N_("They know and agree")),
+    Step("narrative",
+         N_("In your own words, what happened? Take your time, and include anything you "
+            "think is important."), Kind.TEXT, section="incident",
+         summary=N_("What happened"), max_length=4000),
+    Step("incident_types", N_("Which of these describe what happened? Choose all that "
+                              "apply."), Kind.MULTI, (
+        Option("harassment", N_("Harassment")),
+        Option("threats", N_("Threats")),
+        Option("name_calling", N_("Name calling or verbal abuse")),
+        Option("graffiti", N_("Graffiti")),
+        Option("rubbish_dumping", N_("Rubbish dumping")),
+        Option("noise", N_("Door banging or other noise")),
+        Option("malicious_complaints", N_("False complaints made about them")),
+        Option("abusive_communication", N_("Abusive letters, posters or phone calls")),
+        Option("assault_person", N_("Someone was hurt or attacked")),
+        Option("damage_property", N_("Damage to property")),
+        Option("incitement", N_("Encouraging others to cause harm")),
+        Option("arson", N_("Fire setting")),
+        Option("intimidating_groups", N_("Groups hanging around to intimidate")),
+        Option("other_crime", N_("Another crime")),
+        Option("other", N_("Something else")),
+    ), section="incident", summary=N_("Type")),
+    Step("incident_when", N_("When did it happen? If it has happened more than once, tell "
+                             "us about the latest time."), Kind.CHOICE, (
+        Option("today", N_("Today")),
+        Option("yesterday", N_("Yesterday")),
+        Option("this_week", N_("Earlier this week")),
+        Option("earlier", N_("Before that")),
+    ), section="when_where", summary=N_("When")),
+    Step("incident_date", N_("Roughly when was it? For example, a date or \"last month\"."),
+         Kind.TEXT, applies=_is("incident_when", "earlier"), section="when_where",
+         summary=N_("Date"), max_length=200),
+    Step("ongoing", N_("Has this happened before, or is it still going on?"), Kind.CHOICE, (
+        Option("one_off", N_("It happened once")),
+        Option("ongoing", N_("It has happened more than once")),
+        NOT_SURE,
+    ), section="when_where", summary=N_("How often")),
+    Step("location_type", N_("Where did it happen?"), Kind.CHOICE, (
+        Option("home", N_("At or near the home")),
+        Option("communal", N_("In a shared area, like stairs, a lift or an entrance")),
+        Option("estate", N_("On the estate or in the street")),
+        Option("online", N_("Online, by phone or by text")),
+        Option("elsewhere", N_("Somewhere else")),
+    ), section="when_where", summary=N_("Where")),
+    Step("location", N_("What is the address, or the name of the estate or street?"),
+         Kind.TEXT, applies=lambda a: a.get("location_type") not in (None, "online"),
+         optional=True, section="when_where", summary=N_("Address"), max_length=300),
+    Step("perception", _perception_prompt, Kind.MULTI, PERCEPTION_OPTIONS, section="why",
+         summary=N_("Because of")),
+    Step("perception_recheck", _recheck_prompt, Kind.MULTI, PERCEPTION_OPTIONS,
+         applies=_needs_recheck, section="why", summary=N_("On reflection")),
+    Step("perceived_by", N_("Who thinks this happened because of who they are? Choose all "
+                            "that apply."), Kind.MULTI, (
+        Option("reporter", N_("I do")),
+        Option("victim", N_("The person it happened to")),
+        Option("someone_else", N_("Someone else")),
+    ), applies=lambda a: _not_victim(a) and bool(perceived_strands(a)), section="why",
+         summary=N_("Who thinks so")),
+    Step("perpetrator_known", N_("Do you know who did it?"), Kind.CHOICE, (
+        Option("known", N_("Yes, I know who")),
+        Option("seen", N_("I don't know them, but I saw them")),
+        Option("unknown", N_("No")),
+    ), section="perpetrator", summary=N_("Know who did it")),
+    Step("perpetrator_description",
+         N_("Please tell us briefly who did it, or what they looked like. Only share what you "
+            "are comfortable with."), Kind.TEXT,
+         applies=_is("perpetrator_known", "known", "seen"), optional=True,
+         section="perpetrator", summary=N_("About them"), max_length=1000),
+    Step("evidence", N_("Do you have anything that shows what happened? Choose all that "
+                        "apply."), Kind.MULTI, (
+        Option("photos", N_("Photos or videos")),
+        Option("messages", N_("Messages, letters or screenshots")),
+        Option("police", N_("A police crime reference number")),
+        Option("witnesses", N_("People who saw it")),
+        Option("none", N_("No, nothing like that"), exclusive=True),
+    ), section="evidence", summary=N_("Evidence")),
+    Step("police_reference", N_("What is the police crime reference number?"), Kind.TEXT,
+         applies=_has("evidence", "police"), optional=True, section="evidence",
+         summary=N_("Police reference"), max_length=100),
+    Step("repair_needed", N_("Is there any damage or graffiti that needs repairing or "
+                             "removing?"), Kind.CHOICE, (YES, NO, NOT_SURE),
+         section="repairs", summary=N_("Repair needed")),
+    Step("repair_keep", N_("Should we leave it as it is for now, so the police can see it? "
+                           "If you are not sure, we will check before cleaning."), Kind.CHOICE,
+         (Option("keep", N_("Yes, keep it for now")),
+          Option("remove", N_("No, remove it as soon as possible")), NOT_SURE),
+         applies=_is("repair_needed", "yes"), section="repairs",
+         summary=N_("Keep for evidence")),
+    Step("impact", N_("How is this affecting you or the people involved? Choose any that "
+                      "apply."), Kind.MULTI, (
+        Option("unsafe_home", N_("Feeling unsafe at home")),
+        Option("health", N_("It affects health or wellbeing")),
+        Option("children", N_("Children are affected")),
+        Option("repeat", N_("It keeps happening")),
+        Option("support_needs", N_("Extra support is needed, for example for a disability")),
+        Option("prefer_not", N_("I'd rather not say"), exclusive=True),
+    ), section="impact", summary=N_("Impact")),
+    Step("contact_method", N_("How should we contact you?"), Kind.CHOICE, (
+        Option("this_chat", N_("Message me here"), reply_channel_only=True),
+        Option("phone", N_("Phone call")),
+        Option("sms", N_("Text message")),
+        Option("email", N_("Email")),
+        Option("letter", N_("Letter")),
+    ), applies=_named, section="contact", summary=N_("Contact by")),
+    Step("contact_details", N_("What phone number, email or address should we use?"),
+         Kind.TEXT, applies=lambda a: _named(a) and a.get("contact_method") in (
+             "phone", "sms", "email", "letter"),
+         section="contact", summary=N_("Contact details"), max_length=300),
+    Step("safe_times", N_("When is it safe to contact you? For example \"weekday mornings\". "
+                          "Skip if any time is fine."), Kind.TEXT, applies=_named,
+         optional=True, section="contact", summary=N_("Safe times"), max_length=200),
+    Step("leave_message", N_("If we cannot reach you, is it safe to leave a message?"),
+         Kind.CHOICE, (YES, NO), applies=_named, section="contact",
+         summary=N_("Leave a message")),
+    Step("language_needs", N_("Do you need an interpreter or British Sign Language (BSL)?"),
+         Kind.CHOICE, (
+             Option("none", N_("No")),
+             Option("interpreter", N_("An interpreter")),
+             Option("bsl", N_("BSL")),
+             Option("other", N_("Other support, like large print")),
+         ), applies=_named, section="contact", summary=N_("Language support")),
+    Step("language_needs_detail", N_("Which language or support do you need?"), Kind.TEXT,
+         applies=lambda a: _named(a) and a.get("language_needs") in ("interpreter", "other"),
+         optional=True, section="contact", summary=N_("Support needed"), max_length=200),
+    Step("interview", N_("Would you like to talk to one of our officers about this?"),
+         Kind.CHOICE, (
+             Option("visit", N_("Yes, a home visit")),
+             Option("phone", N_("Yes, by phone")),
+             Option("office", N_("Yes, somewhere else")),
+             Option("no", N_("No, not now")),
+         ), applies=_named, section="contact", summary=N_("Talk to an officer")),
+    Step("consent_police", N_("May we share your report with the police if it helps deal with "
+                              "it? We only share what is needed."), Kind.CHOICE, (YES, NO),
+         section="consent", summary=N_("Share with police")),
+    Step("consent_council", N_("May we share it with the local council if it helps?"),
+         Kind.CHOICE, (YES, NO), section="consent", summary=N_("Share with council")),
+    Step("consent_support", N_("May we pass your details to a support service for victims, "
+                               "so they can offer you help?"), Kind.CHOICE,
+         (YES, NO), section="consent", summary=N_("Share with support services")),
+    Step("review", _review_prompt, Kind.CHOICE, (
+        Option("submit", N_("Send my report")),
+        Option("change", N_("Change something")),
+    )),
+)
+
+
+# ---- greeting, help, acknowledgement ------------------------------------------------
+
+def _greeting(ctx: TurnContext, t: Translator, locale: str) -> str:
+    return t.gettext(
+        "Hello. This is %(org)s's confidential service for reporting hate incidents, "
+        "harassment and abuse. If you are in danger now, call 999. If you cannot speak, "
+        "call 999 and press 55 when asked."
+    ) % {"org": ctx.org.name_in(locale)}
+
+
+def _help(step: Step, t: Translator) -> str:
+    return t.gettext(
+        "Answer with a button, the number of an answer, or your own words. You can also "
+        "type: back (the last question again), start again, language. If you are in "
+        "danger, call 999."
+    )
+
+
+def _after_submit(state: ConversationState, t: Translator) -> str:
+    return t.gettext(
+        "Your report has been sent. Your reference is %(reference)s. To report something "
+        "else, type: start again. If you are in danger, call 999."
+    ) % {"reference": isolate(state.reference or "", state.locale)}
+
+
+RTL_LOCALES = frozenset({"ar", "ur", "fa", "he", "ps", "ckb", "yi"})
+
+
+def isolate(fragment: str, locale: str) -> str:
+    """Wrap a left-to-right fragment (a reference, a phone number) for right-to-left text."""
+    return f"\u2068{fragment}\u2069" if locale.split("-")[0] in RTL_LOCALES else fragment
+
+
+def format_deadline(instant: datetime, timezone: str, locale: str,
+                    t: Translator) -> str:
+    """Say a deadline in words in the resident's language, in the landlord's local time."""
+    local = instant.astimezone(ZoneInfo(timezone))
+    # Babel's "en" is American; the landlord is British.
+    babel_locale = "en_GB" if locale == "en" else locale.replace("-", "_")
+    return t.gettext("%(time)s on %(date)s") % {
+        "time": format_time(local.time(), format="short", locale=babel_locale),
+        "date": format_date(local.date(), format="full", locale=babel_locale),
+    }
+
+
+def acknowledgement(state: ConversationState, ctx: TurnContext,
+                    t: Translator) -> tuple[Outbound, ...]:
+    """Store the report and return the formal acknowledgement (3.6) and support pack (4.3)."""
+    receipt: Receipt = ctx.ports.submit_report(state)
+    state.reference = receipt.reference
+    org = ctx.org
+    loc = state.locale
+    direction = "rtl" if loc.split("-")[0] in RTL_LOCALES else "ltr"
+    a = state.answers
+    deadline = format_deadline(receipt.first_contact_due, org.timezone, loc, t)
+
+    first = [
+        t.gettext("Thank you. Your report has been received and will be treated in "
+                  "confidence."),
+        t.gettext("Your reference number is %(reference)s. Please keep it.")
+        % {"reference": isolate(receipt.reference, loc)},
+    ]
+    if receipt.hate_related:
+        first.append(t.gettext("We treat this as a hate incident and a high priority."))
+    if a.get("anonymous") == "named":
+        first.append(t.gettext("One of our officers will contact you by %(deadline)s.")
+                     % {"deadline": deadline})
+    else:
+        first.append(t.gettext("An officer will look at your report by %(deadline)s. As you "
+                               "did not give contact details, we cannot contact you: please "
+                               "call us if you can, and quote your reference.")
+                     % {"deadline": deadline})
+    if receipt.out_of_hours:
+        first.append(t.gettext("Our offices are closed now, so your report will be picked up "
+                               "at the start of the next working day."))
+
+    contact = [
+        t.gettext("To contact us: phone %(phone)s, email %(email)s. Out of hours: "
+                  "%(ooh)s.") % {"phone": isolate(org.phone, loc),
+                                 "email": isolate(org.email, loc),
+                                 "ooh": isolate(org.out_of_hours_phone, loc)},
+        t.gettext("If you are in danger, call 999."),
+    ]
+    if a.get("repair_needed") == "yes":
+        contact.append(t.gettext("We will arrange the repair or graffiti removal. Our "
+                                 "repairs timescale: %(timescale)s")
+                       % {"timescale": org.repairs_timescale_in(loc)})
+
+    support = [t.gettext("Other help you can contact:")]
+    for c in org.support_contacts:
+        parts = [c.name_in(loc), isolate(c.phone, loc) if c.phone else "",
+                 isolate(c.web, loc) if c.web else ""]
+        line = " – ".join(p for p in parts if p)
+        support.append(f"• {line}: {c.helps_with_in(loc)}")
+
+    messages = ["\n".join(first), "\n".join(contact)]
+    if len(support) > 1:
+        messages.append("\n".join(support))
+    return tuple(Outbound(text=m, lang=loc, dir=direction, input="none") for m in messages)
+
+
+def build_flow() -> Flow:
+    """Return the report flow, checked for consistency."""
+    return Flow(
+        REPORT_STEPS, SECTIONS, greeting=_greeting, complete=acknowledgement,
+        help_text=_help, after_submit=_after_submit,
+    )
