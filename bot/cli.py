@@ -122,6 +122,16 @@ def chat() -> None:
 
 
 @main.command()
+def worker() -> None:
+    """Deliver queued messages and notifications, and expire abandoned conversations."""
+    from bot import worker as worker_loop
+
+    settings = _settings()
+    _ensure_schema(settings)
+    worker_loop.run(_services(settings))
+
+
+@main.command()
 def expire() -> None:
     """Wipe the answers of conversations abandoned longer than the expiry period."""
     settings = _settings()

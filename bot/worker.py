@@ -1,0 +1,59 @@
+"""`reportbot worker`: deliver the outbox and expire abandoned conversations, forever."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+
+from bot.outbox import Outbox, Sender
+from bot.services import Services
+
+log = logging.getLogger("reportbot.worker")
+
+# Each channel module that can send outside a reply offers `outbox_sender(services)`,
+# returning (channel name, sender) or None when the channel is not configured.
+SENDER_MODULES: tuple[str, ...] = ()
+
+
+def build_outbox(services: Services) -> Outbox:
+    """Return an outbox with a sender for every configured channel."""
+    outbox = Outbox(services)
+    for name in SENDER_MODULES:
+        module = importlib.import_module(name)
+        factory: Callable[[Services], tuple[str, Sender] | None] = module.outbox_sender
+        made = factory(services)
+        if made is not None:
+            outbox.register(*made)
+    return outbox
+
+
+def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
+        stop_after: float | None = None) -> None:
+    """Deliver due messages every `interval` seconds until SIGTERM/SIGINT."""
+    outbox = build_outbox(services)
+    log.info("worker started; channels: %s", ", ".join(sorted(outbox.senders)) or "none")
+    stopping = False
+
+    def stop(_signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    started = time.monotonic()
+    last_expiry = 0.0
+    while not stopping:
+        if time.monotonic() - last_expiry >= expire_every:
+            count = services.conversations.purge_expired()
+            if count:
+                log.info("expired %d abandoned conversation(s)", count)
+            last_expiry = time.monotonic()
+        attempted = outbox.run_once() if outbox.senders else 0
+        if stop_after is not None and time.monotonic() - started >= stop_after:
+            break
+        if not attempted:
+            time.sleep(interval)
+    log.info("worker stopped")
