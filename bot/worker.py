@@ -17,6 +17,10 @@ log = logging.getLogger("reportbot.worker")
 # returning (channel name, sender) or None when the channel is not configured.
 SENDER_MODULES: tuple[str, ...] = ()
 
+# Each channel module whose residents send files by link offers
+# `fetch_pending_media(services) -> int`, fetching pending evidence with retries.
+MEDIA_MODULES: tuple[str, ...] = ()
+
 
 def build_outbox(services: Services) -> Outbox:
     """Return an outbox with a sender for every configured channel."""
@@ -52,6 +56,8 @@ def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
                 log.info("expired %d abandoned conversation(s)", count)
             last_expiry = time.monotonic()
         attempted = outbox.run_once() if outbox.senders else 0
+        for name in MEDIA_MODULES:
+            attempted += importlib.import_module(name).fetch_pending_media(services)
         if stop_after is not None and time.monotonic() - started >= stop_after:
             break
         if not attempted:
