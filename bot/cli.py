@@ -55,9 +55,8 @@ def main() -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web chat, webhooks, API and console with gunicorn."""
-    from gunicorn.app.base import BaseApplication
-
     from bot.app import create_app
+    from bot.serving import Server
 
     settings = _settings()
     _ensure_schema(settings)
@@ -65,20 +64,8 @@ def serve(host: str, port: int, workers: int) -> None:
     flask_app = create_app(services=services)
     services.db.dispose()  # each worker opens its own connections after the fork
 
-    class _Server(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("timeout", 30)
-            self.cfg.set("accesslog", "-")
-            # Query strings can carry tokens: log the path only.
-            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
-
-        def load(self):
-            return flask_app
-
     click.echo(f"reportbot serving {services.org.name} on http://{host}:{port}/chat")
-    _Server().run()
+    Server(flask_app, f"{host}:{port}", workers).run()
 
 
 @main.group()

@@ -1,0 +1,89 @@
+"""The `reportbot` command: tokens, migrations, the terminal chat, and a real server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from bot.cli import main
+from tests.conftest import TEST_SECRET
+from tests.helpers import VICTIM_REPORT
+
+BIN = Path(sys.executable).parent
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {"REPORTBOT_INSTANCE_DIR": str(tmp_path / "instance"),
+            "REPORTBOT_SECRET_KEY": TEST_SECRET}
+
+
+def test_create_api_token_prints_the_token_alone_on_the_last_line(tmp_path):
+    result = CliRunner().invoke(main, ["create-api-token", "--name", "crm"],
+                                env=_env(tmp_path))
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("rbt_") and " " not in token and len(token) > 40
+
+
+def test_db_upgrade_then_terminal_chat_makes_a_report(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], env=_env(tmp_path)).exit_code == 0
+    answers = "\n".join(m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT) + "\n"
+    result = runner.invoke(main, ["chat"], input=answers, env=_env(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "1. Yes, I am in danger\n2. No" in result.output
+    assert "Your reference number is" in result.output
+
+
+def test_bad_configuration_fails_with_the_setting_named(tmp_path):
+    env = {**_env(tmp_path), "REPORTBOT_ORG_FILE": str(tmp_path / "missing.toml")}
+    result = CliRunner().invoke(main, ["chat"], env=env)
+    assert result.exit_code != 0 and "REPORTBOT_ORG_FILE" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_migrates_and_serves_with_gunicorn(tmp_path):
+    port = _free_port()
+    env = {**os.environ, **_env(tmp_path)}
+    env.pop("REPORTBOT_DATABASE_URL", None)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [str(BIN / "reportbot"), "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("server did not start")
+        print(f"start-up to first healthy response: {time.monotonic() - started:.2f} s")
+        opened = httpx.post(f"{url}/api/chat/sessions", json={}, timeout=5)
+        assert opened.status_code == 201
+        token = opened.json()["session"]
+        reply = httpx.post(f"{url}/api/chat/sessions/{token}/messages",
+                           json={"choice": "no"}, timeout=5)
+        assert reply.json()["messages"][-1]["question"] == "reporter_role"
+        assert (tmp_path / "instance" / "reportbot.sqlite").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=20)[0].decode()
+    assert "Booting worker" in output
+    assert token not in output  # tokens never reach the access log
