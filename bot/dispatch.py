@@ -22,7 +22,7 @@ from bot.models import Conversation, Evidence, InboundMessage, utcnow
 from bot.services import Services
 from flows.engine import ConversationState, Phase, Turn, TurnContext
 from flows.messages import Inbound, Media, Outbound
-from flows.report import Receipt
+from flows.acknowledgement import Receipt
 
 # Channels that can carry a message to the resident later, not only a reply.
 REPLY_CHANNELS = frozenset({"sms", "whatsapp", "telegram"})
@@ -130,7 +130,9 @@ class Conversations:
         s = self.services
         raw = s.vault.open_json(conv.state_enc)
         expiry = timedelta(days=s.settings.conversation_expiry_days)
-        locale = s.catalogs.negotiate(inbound.language_hint) or conv.locale or "en"
+        locale = (s.catalogs.negotiate(inbound.language_hint)
+                  or (s.guess_language(inbound.text) if inbound.text else None)
+                  or conv.locale or "en")
         state = ConversationState.from_json(raw) if raw is not None else None
         expired = conv.phase == "expired" or (
             state is not None and conv.updated_at is not None
@@ -172,6 +174,7 @@ class Conversations:
             translate=s.catalogs, languages=s.catalogs.languages, now=now,
             channel=conv.channel, org=s.org, ports=_StorePorts(s, session, conv, now),
             can_reply_later=conv.channel in REPLY_CHANNELS,
+            detect=s.guess_language if len(s.catalogs.codes) > 1 else None,
         )
 
     def _save(self, conv: Conversation, turn: Turn, now: datetime, inbound: bool) -> None:
@@ -187,6 +190,11 @@ class Conversations:
         conv.updated_at = now
         if inbound:
             conv.last_inbound_at = now
+
+    def locked(self, session: Session, channel: str, sender: str,
+               now: datetime | None = None) -> Conversation:
+        """Return the sender's conversation, created if new, locked for this transaction."""
+        return self._lock(session, channel, sender, now or utcnow())
 
     def _lock(self, session: Session, channel: str, sender: str,
               now: datetime) -> Conversation:

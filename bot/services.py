@@ -34,6 +34,13 @@ class Services:
         return CaseStore(self.vault, self.calendar)
 
     @cached_property
+    def guess_language(self):
+        """Return the offline language guesser for the enabled languages."""
+        from bot.detect import LanguageGuesser
+
+        return LanguageGuesser(self.catalogs.codes)
+
+    @cached_property
     def conversations(self):
         """Return the conversation turn runner."""
         from bot.dispatch import Conversations

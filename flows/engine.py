@@ -14,213 +14,34 @@ in with the `TurnContext`, and the caller persists the returned `ConversationSta
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from enum import Enum
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
 
+from flows.answers import Commands, Invalid, match_command, offered_options, parse_answer
 from flows.errors import FlowDefinitionError
 from flows.messages import Choice, Inbound, Outbound
+from flows.types import (
+    N_,
+    Answers,
+    ConversationState,
+    Kind,
+    Language,
+    Option,
+    Phase,
+    Ports,
+    Section,
+    Step,
+    Translator,
+    Turn,
+    TurnContext,
+)
 
-Answers = Mapping[str, Any]
-
-
-def N_(message: str) -> str:
-    """Mark a string for translation without translating it yet."""
-    return message
-
-
-class Kind(Enum):
-    """What sort of answer a step takes."""
-
-    CHOICE = "choice"
-    MULTI = "multi"
-    TEXT = "text"
-
-
-class Phase(Enum):
-    """Where a conversation is, as a whole."""
-
-    ACTIVE = "active"
-    PAUSED = "paused"
-    CHOOSING_LANGUAGE = "choosing_language"
-    CHANGING = "changing"
-    SUBMITTED = "submitted"
-
-
-@dataclass(frozen=True)
-class Option:
-    """One answer a choice step offers; `exclusive` ones cannot be combined with others."""
-
-    id: str
-    label: str
-    exclusive: bool = False
-    reply_channel_only: bool = False
-
-
-class Translator(Protocol):
-    """The part of a gettext translations object the flow needs."""
-
-    def gettext(self, message: str) -> str: ...
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
-
-
-PromptFn = Callable[[Translator, Answers], str]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One question of a flow.
-
-    Args:
-        id: stable, language-independent step id, e.g. ``immediate_danger``.
-        prompt: a msgid, or a function of (translator, answers) returning translated text.
-        kind: CHOICE, MULTI or TEXT.
-        options: the answers a CHOICE or MULTI step offers.
-        applies: whether the step is asked, given the answers so far.
-        optional: a TEXT step the resident may skip.
-        section: the review section the step belongs to.
-        summary: a short msgid naming the answer in the review summary.
-        max_length: longest accepted typed answer for a TEXT step.
-        pauses: option ids that pause the conversation, with the msgid said on pausing.
-    """
-
-    id: str
-    prompt: str | PromptFn
-    kind: Kind
-    options: tuple[Option, ...] = ()
-    applies: Callable[[Answers], bool] = lambda answers: True
-    optional: bool = False
-    section: str = ""
-    summary: str | None = None
-    max_length: int = 2000
-    pauses: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Section:
-    """A group of steps the resident can change together at review."""
-
-    id: str
-    label: str
-
-
-@dataclass
-class ConversationState:
-    """Everything the engine remembers about one conversation; stored as JSON."""
-
-    phase: Phase = Phase.ACTIVE
-    locale: str = "en"
-    answers: dict[str, Any] = field(default_factory=dict)
-    answered_at: dict[str, str] = field(default_factory=dict)
-    history: list[str] = field(default_factory=list)
-    asked: str | None = None
-    resume_phase: Phase | None = None
-    reference: str | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        """Return a JSON-safe dict of the state."""
-        return {
-            "phase": self.phase.value,
-            "locale": self.locale,
-            "answers": self.answers,
-            "answered_at": self.answered_at,
-            "history": self.history,
-            "asked": self.asked,
-            "resume_phase": self.resume_phase.value if self.resume_phase else None,
-            "reference": self.reference,
-            "notes": self.notes,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping) -> ConversationState:
-        """Rebuild a state saved with `to_json`."""
-        resume = data.get("resume_phase")
-        return cls(
-            phase=Phase(data.get("phase", "active")),
-            locale=data.get("locale", "en"),
-            answers=dict(data.get("answers", {})),
-            answered_at=dict(data.get("answered_at", {})),
-            history=list(data.get("history", [])),
-            asked=data.get("asked"),
-            resume_phase=Phase(resume) if resume else None,
-            reference=data.get("reference"),
-            notes=dict(data.get("notes", {})),
-        )
-
-
-@dataclass(frozen=True)
-class Language:
-    """A language the resident may choose, named in its own script."""
-
-    code: str
-    autonym: str
-    rtl: bool = False
-
-
-class Ports(Protocol):
-    """Side effects a flow may ask for; implemented by the application."""
-
-    def submit_report(self, state: ConversationState) -> Any: ...
-
-
-@dataclass(frozen=True)
-class TurnContext:
-    """What a turn needs besides the state and the resident's message.
-
-    Args:
-        translate: returns the translator for a locale code.
-        languages: languages the resident may choose.
-        now: the instant the message counts as received (aware).
-        channel: the channel name, e.g. ``webchat``.
-        org: the organisation's public details (a flow-neutral object).
-        ports: side-effect ports.
-        can_reply_later: whether this channel can carry a later message to the resident.
-    """
-
-    translate: Callable[[str], Translator]
-    languages: tuple[Language, ...]
-    now: datetime
-    channel: str
-    org: Any
-    ports: Ports
-    can_reply_later: bool = False
-
-
-@dataclass(frozen=True)
-class Turn:
-    """The result of one turn: the new state and the replies, in order."""
-
-    state: ConversationState
-    replies: tuple[Outbound, ...]
-
-
-class Commands:
-    """Words that work at any point; recognised in English and in the resident's language."""
-
-    HELP = "help"
-    BACK = "back"
-    RESTART = "restart"
-    LANGUAGE = "language"
-
-    WORDS = {
-        HELP: (N_("help"), "help", "?"),
-        BACK: (N_("back"), "back"),
-        RESTART: (N_("start again"), "start again", "restart", "start over"),
-        LANGUAGE: (N_("language"), "language", "languages"),
-    }
-
-
-_SPLIT = re.compile(r"[,;\n]+|\s+")
-
-
-def _fold(text: str) -> str:
-    """Normalise typed text for comparison with labels and command words."""
-    return " ".join(text.casefold().split()).strip(" .!?¿¡،。")
+# The engine's public vocabulary, importable from here as well as from flows.types.
+__all__ = [
+    "N_", "Answers", "Commands", "ConversationState", "Flow", "Kind", "Language", "Option",
+    "Phase", "Ports", "Section", "Step", "Translator", "Turn", "TurnContext",
+]
 
 
 class Flow:
@@ -311,6 +132,12 @@ class Flow:
         assert first is not None
         state.asked = first.id
         greeting = self._say(self.greeting(ctx, t, locale), ctx, locale)
+        if len(ctx.languages) > 1:
+            # The language is confirmed by the resident before the first question, never
+            # imposed; a guess (browser, Telegram, the first message) is offered first.
+            state.phase = Phase.CHOOSING_LANGUAGE
+            state.resume_phase = Phase.ACTIVE
+            return Turn(state, (greeting, self.language_menu(locale, ctx)))
         return Turn(state, (greeting, self.ask(first, state, ctx)))
 
     def handle(self, state: ConversationState, inbound: Inbound, ctx: TurnContext) -> Turn:
@@ -323,7 +150,7 @@ class Flow:
             notes=dict(state.notes),
         )
         t = ctx.translate(state.locale)
-        command = inbound.command or self._command(inbound.text, t)
+        command = inbound.command or match_command(inbound.text, t)
 
         if command == Commands.RESTART:
             fresh = self.start(ctx, state.locale)
@@ -336,6 +163,10 @@ class Flow:
         if command == Commands.LANGUAGE:
             return self._offer_languages(state, ctx)
         if state.phase is Phase.CHOOSING_LANGUAGE:
+            if command == Commands.HELP:
+                help_text = self._say(self.help_text(self._current(state), t), ctx,
+                                      state.locale)
+                return Turn(state, (help_text, self.language_menu(state.locale, ctx)))
             return self._choose_language(state, inbound, ctx)
         if state.phase is Phase.SUBMITTED:
             text = self.after_submit(state, t)
@@ -365,8 +196,8 @@ class Flow:
             return Turn(state, (*prefix, thanks, self.ask(step, state, ctx)))
 
         step = self._current(state)
-        parsed = self.parse(step, inbound, t, ctx)
-        if isinstance(parsed, _Invalid):
+        parsed = parse_answer(step, inbound, t, ctx)
+        if isinstance(parsed, Invalid):
             error = self._say(parsed.message(t), ctx, state.locale)
             return Turn(state, (*prefix, error, self.ask(step, state, ctx)))
 
@@ -379,7 +210,29 @@ class Flow:
         state.answers[step.id] = parsed
         state.answered_at[step.id] = ctx.now.isoformat()
         state.history.append(step.id)
-        return self._after_answer(state, step, ctx, prefix)
+        turn = self._after_answer(state, step, ctx, prefix)
+        if step.kind is Kind.TEXT and isinstance(parsed, str):
+            return self._maybe_offer_language(turn, parsed, ctx)
+        return turn
+
+    def _maybe_offer_language(self, turn: Turn, text: str, ctx: TurnContext) -> Turn:
+        """Offer the language a resident seems to be writing in, once, without imposing it."""
+        state = turn.state
+        if (ctx.detect is None or state.notes.get("language_offered")
+                or state.phase is not Phase.ACTIVE):
+            return turn
+        guess = ctx.detect(text)
+        if guess is None or guess == state.locale:
+            return turn
+        state.notes["language_offered"] = True
+        state.notes["language_guess"] = guess
+        state.resume_phase = Phase.ACTIVE
+        state.phase = Phase.CHOOSING_LANGUAGE
+        t = ctx.translate(guess)
+        offer = self._say(t.gettext("It looks like you may prefer another language. You can "
+                                    "choose one here."), ctx, guess)
+        menu = self.language_menu(guess, ctx, first=guess)
+        return Turn(state, (*turn.replies[:-1], offer, menu))
 
     # ---- pieces ----------------------------------------------------------------------
 
@@ -454,8 +307,8 @@ class Flow:
         ]
         pseudo = Step("change", "", Kind.CHOICE,
                       tuple(Option(sid, self.sections[sid].label) for sid in present))
-        parsed = self.parse(pseudo, inbound, t, ctx)
-        if isinstance(parsed, _Invalid):
+        parsed = parse_answer(pseudo, inbound, t, ctx)
+        if isinstance(parsed, Invalid):
             error = self._say(parsed.message(t), ctx, state.locale)
             return Turn(state, (error, self._ask_section(state, ctx)))
         for step in self.steps:
@@ -475,10 +328,11 @@ class Flow:
         state.phase = Phase.CHOOSING_LANGUAGE
         return Turn(state, (self.language_menu(state.locale, ctx),))
 
-    def language_menu(self, locale: str, ctx: TurnContext) -> Outbound:
+    def language_menu(self, locale: str, ctx: TurnContext, first: str | None = None) -> Outbound:
         """Return the language question, each language named in its own script."""
         t = ctx.translate(locale)
-        choices = tuple(Choice(lang.code, lang.autonym) for lang in ctx.languages)
+        ordered = _languages_first(ctx, first or locale)
+        choices = tuple(Choice(lang.code, lang.autonym) for lang in ordered)
         return self._render_question(
             "language", t.gettext("Which language would you like to use?"), choices,
             multiple=False, locale=locale, ctx=ctx,
@@ -487,13 +341,15 @@ class Flow:
     def _choose_language(self, state: ConversationState, inbound: Inbound,
                          ctx: TurnContext) -> Turn:
         t = ctx.translate(state.locale)
+        ordered = _languages_first(ctx, state.notes.get("language_guess") or state.locale)
         pseudo = Step("language", "", Kind.CHOICE,
-                      tuple(Option(lang.code, lang.autonym) for lang in ctx.languages))
-        parsed = self.parse(pseudo, inbound, t, ctx, translate_labels=False)
-        if isinstance(parsed, _Invalid):
+                      tuple(Option(lang.code, lang.autonym) for lang in ordered))
+        parsed = parse_answer(pseudo, inbound, t, ctx, translate_labels=False)
+        if isinstance(parsed, Invalid):
             error = self._say(parsed.message(t), ctx, state.locale)
             return Turn(state, (error, self.language_menu(state.locale, ctx)))
         state.locale = parsed
+        state.notes.pop("language_guess", None)
         state.phase = state.resume_phase or Phase.ACTIVE
         state.resume_phase = None
         t = ctx.translate(state.locale)
@@ -508,91 +364,9 @@ class Flow:
 
     # ---- parsing the resident's answer -----------------------------------------------
 
-    def _command(self, text: str, t: Translator) -> str | None:
-        folded = _fold(text)
-        if not folded:
-            return None
-        for command, words in Commands.WORDS.items():
-            if folded in {_fold(w) for w in words} | {_fold(t.gettext(words[0]))}:
-                return command
-        return None
-
     def options(self, step: Step, ctx: TurnContext) -> tuple[Option, ...]:
         """Return the options `step` offers on this channel."""
-        return tuple(o for o in step.options if ctx.can_reply_later or not o.reply_channel_only)
-
-    def parse(self, step: Step, inbound: Inbound, t: Translator, ctx: TurnContext,
-              translate_labels: bool = True) -> Any:
-        """Turn the resident's message into an answer for `step`, or an `_Invalid`."""
-        if step.kind is Kind.TEXT:
-            return self._parse_text(step, inbound, t)
-        offered = self.options(step, ctx)
-        labels = {
-            o.id: _fold(t.gettext(o.label) if translate_labels else o.label) for o in offered
-        }
-        english = {o.id: _fold(o.label) for o in offered}
-        if inbound.choices:
-            picked = list(dict.fromkeys(inbound.choices))
-        else:
-            picked = self._match_text(offered, step.kind, inbound.text, labels, english)
-            if picked is None:
-                return _Invalid("choice" if step.kind is Kind.CHOICE else "multi")
-        if any(p not in labels for p in picked) or not picked:
-            return _Invalid("choice" if step.kind is Kind.CHOICE else "multi")
-        if step.kind is Kind.CHOICE:
-            if len(picked) != 1:
-                return _Invalid("one")
-            return picked[0]
-        exclusive = {o.id for o in offered if o.exclusive}
-        if len(picked) > 1 and exclusive & set(picked):
-            return _Invalid("exclusive")
-        return [o.id for o in offered if o.id in picked]
-
-    def _match_text(self, offered: tuple[Option, ...], kind: Kind, text: str,
-                    labels: dict[str, str], english: dict[str, str]) -> list[str] | None:
-        folded = _fold(text)
-        if not folded:
-            return None
-        ids = [o.id for o in offered]
-        for table in (labels, english):
-            for option_id, label in table.items():
-                if folded == label:
-                    return [option_id]
-        if folded in ids:
-            return [folded]
-        parts = [p for p in _SPLIT.split(folded) if p]
-        if parts and all(p.isdigit() for p in parts):
-            numbers = [int(p) for p in parts]
-            if all(1 <= n <= len(ids) for n in numbers):
-                return [ids[n - 1] for n in numbers]
-            return None
-        if kind is Kind.MULTI:
-            pieces = [_fold(p) for p in re.split(r"[,;\n]+", text) if p.strip()]
-            found: list[str] = []
-            for piece in pieces:
-                if piece.isdigit() and 1 <= int(piece) <= len(ids):
-                    found.append(ids[int(piece) - 1])
-                    continue
-                match = _phrase_match(piece, labels, english)
-                if match is None:
-                    return None
-                found.append(match)
-            return found or None
-        match = _phrase_match(folded, labels, english)
-        return [match] if match else None
-
-    def _parse_text(self, step: Step, inbound: Inbound, t: Translator) -> Any:
-        if step.optional and ("skip" in inbound.choices or
-                              _fold(inbound.text) in {"skip", _fold(t.gettext("skip"))}):
-            return None
-        text = inbound.text.strip()
-        if inbound.choices and not text:
-            return _Invalid("text")
-        if not text:
-            return _Invalid("empty")
-        if len(text) > step.max_length:
-            return _Invalid("long", step.max_length)
-        return _clean(text)
+        return offered_options(step, ctx)
 
     # ---- rendering -------------------------------------------------------------------
 
@@ -601,7 +375,7 @@ class Flow:
         t = ctx.translate(state.locale)
         prompt = step.prompt(t, state.answers) if callable(step.prompt) else \
             t.gettext(step.prompt)
-        choices = tuple(Choice(o.id, t.gettext(o.label)) for o in self.options(step, ctx))
+        choices = tuple(Choice(o.id, t.gettext(o.label)) for o in offered_options(step, ctx))
         if step.kind is Kind.TEXT and step.optional:
             choices = (Choice("skip", t.gettext("Skip this question")),)
         return self._render_question(
@@ -624,56 +398,12 @@ class Flow:
                         input="none" if done else "text")
 
 
-def _phrase_match(typed: str, *tables: dict[str, str]) -> str | None:
-    """Return the one option whose label is or contains `typed` as whole words."""
-    for table in tables:
-        for option_id, label in table.items():
-            if typed == label:
-                return option_id
-    if len(typed) < 2:
-        return None
-    pattern = re.compile(rf"(?<!\w){re.escape(typed)}(?!\w)")
-    for table in tables:
-        hits = {oid for oid, label in table.items() if pattern.search(label)}
-        if len(hits) == 1:
-            return hits.pop()
-    return None
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _clean(text: str) -> str:
-    """Drop control characters a phone or a script may send; keep the resident's words."""
-    return _CONTROL.sub("", text)
+def _languages_first(ctx: TurnContext, code: str) -> list[Language]:
+    """Return the enabled languages with `code` first, the rest in configured order."""
+    return sorted(ctx.languages, key=lambda lang: lang.code != code)
 
 
 def _is_rtl(locale: str, ctx: TurnContext) -> bool:
     return any(lang.code == locale and lang.rtl for lang in ctx.languages)
 
 
-@dataclass(frozen=True)
-class _Invalid:
-    """Why an answer was not understood; rendered kindly in the resident's language."""
-
-    reason: str
-    limit: int = 0
-
-    def message(self, t: Translator) -> str:
-        if self.reason == "multi":
-            return t.gettext("Sorry, I did not understand. Please choose one or more of the "
-                             "options. You can type their numbers, like 1 3.")
-        if self.reason == "exclusive":
-            return t.gettext("Sorry, that answer cannot be combined with the others. "
-                             "Please choose again.")
-        if self.reason == "one":
-            return t.gettext("Please choose just one of the options.")
-        if self.reason == "empty":
-            return t.gettext("Please type your answer in a message.")
-        if self.reason == "text":
-            return t.gettext("Please type your answer in your own words.")
-        if self.reason == "long":
-            return t.gettext("That message is too long for this question. Please keep it "
-                             "under %(limit)d characters.") % {"limit": self.limit}
-        return t.gettext("Sorry, I did not understand. Please choose one of the options. "
-                         "You can type its number.")

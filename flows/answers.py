@@ -1,0 +1,187 @@
+"""Understanding what a resident typed: commands, choices by id, label or number, text.
+
+Typed answers are matched against the labels in the resident's language and in English,
+by number ("2", or "1 3" for several), or by a unique whole-word part of a label ("not
+sure" for "I'm not sure"). Anything not understood becomes an `Invalid`, which says why in
+the resident's language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flows.messages import Inbound
+from flows.types import N_, Kind, Option, Step, Translator, TurnContext
+
+
+class Commands:
+    """Words that work at any point; recognised in English and in the resident's language."""
+
+    HELP = "help"
+    BACK = "back"
+    RESTART = "restart"
+    LANGUAGE = "language"
+
+    WORDS = {
+        HELP: (N_("help"), "help", "?"),
+        BACK: (N_("back"), "back"),
+        RESTART: (N_("start again"), "start again", "restart", "start over"),
+        LANGUAGE: (N_("language"), "language", "languages"),
+    }
+
+
+_SPLIT = re.compile(r"[,;\n]+|\s+")
+
+
+def _fold(text: str) -> str:
+    """Normalise typed text for comparison with labels and command words."""
+    return " ".join(text.casefold().split()).strip(" .!?¿¡،。")
+
+
+_SPLIT = re.compile(r"[,;\n]+|\s+")
+
+
+def fold(text: str) -> str:
+    """Normalise typed text for comparison with labels and command words."""
+    return " ".join(text.casefold().split()).strip(" .!?¿¡،。")
+
+
+def match_command(text: str, t: Translator) -> str | None:
+    """Return the command a message is (help, back, start again, language), if any."""
+    folded = fold(text)
+    if not folded:
+        return None
+    for command, words in Commands.WORDS.items():
+        if folded in {fold(w) for w in words} | {fold(t.gettext(words[0]))}:
+            return command
+    return None
+
+def offered_options(step: Step, ctx: TurnContext) -> tuple[Option, ...]:
+    """Return the options `step` offers on this channel."""
+    return tuple(o for o in step.options if ctx.can_reply_later or not o.reply_channel_only)
+
+def parse_answer(step: Step, inbound: Inbound, t: Translator, ctx: TurnContext,
+                 translate_labels: bool = True) -> Any:
+    """Turn the resident's message into an answer for `step`, or an `Invalid`."""
+    if step.kind is Kind.TEXT:
+        return _parse_text(step, inbound, t)
+    offered = offered_options(step, ctx)
+    labels = {
+        o.id: fold(t.gettext(o.label) if translate_labels else o.label) for o in offered
+    }
+    english = {o.id: fold(o.label) for o in offered}
+    if inbound.choices:
+        picked = list(dict.fromkeys(inbound.choices))
+    else:
+        picked = _match_text(offered, step.kind, inbound.text, labels, english)
+        if picked is None:
+            return Invalid("choice" if step.kind is Kind.CHOICE else "multi")
+    if any(p not in labels for p in picked) or not picked:
+        return Invalid("choice" if step.kind is Kind.CHOICE else "multi")
+    if step.kind is Kind.CHOICE:
+        if len(picked) != 1:
+            return Invalid("one")
+        return picked[0]
+    exclusive = {o.id for o in offered if o.exclusive}
+    if len(picked) > 1 and exclusive & set(picked):
+        return Invalid("exclusive")
+    return [o.id for o in offered if o.id in picked]
+
+def _match_text(offered: tuple[Option, ...], kind: Kind, text: str,
+                labels: dict[str, str], english: dict[str, str]) -> list[str] | None:
+    folded = fold(text)
+    if not folded:
+        return None
+    ids = [o.id for o in offered]
+    for table in (labels, english):
+        for option_id, label in table.items():
+            if folded == label:
+                return [option_id]
+    if folded in ids:
+        return [folded]
+    parts = [p for p in _SPLIT.split(folded) if p]
+    if parts and all(p.isdigit() for p in parts):
+        numbers = [int(p) for p in parts]
+        if all(1 <= n <= len(ids) for n in numbers):
+            return [ids[n - 1] for n in numbers]
+        return None
+    if kind is Kind.MULTI:
+        pieces = [fold(p) for p in re.split(r"[,;\n]+", text) if p.strip()]
+        found: list[str] = []
+        for piece in pieces:
+            if piece.isdigit() and 1 <= int(piece) <= len(ids):
+                found.append(ids[int(piece) - 1])
+                continue
+            match = _phrase_match(piece, labels, english)
+            if match is None:
+                return None
+            found.append(match)
+        return found or None
+    match = _phrase_match(folded, labels, english)
+    return [match] if match else None
+
+def _parse_text(step: Step, inbound: Inbound, t: Translator) -> Any:
+    if step.optional and ("skip" in inbound.choices or
+                          fold(inbound.text) in {"skip", fold(t.gettext("skip"))}):
+        return None
+    text = inbound.text.strip()
+    if inbound.choices and not text:
+        return Invalid("text")
+    if not text:
+        return Invalid("empty")
+    if len(text) > step.max_length:
+        return Invalid("long", step.max_length)
+    return _clean(text)
+
+
+def _phrase_match(typed: str, *tables: dict[str, str]) -> str | None:
+    """Return the one option whose label is or contains `typed` as whole words."""
+    for table in tables:
+        for option_id, label in table.items():
+            if typed == label:
+                return option_id
+    if len(typed) < 2:
+        return None
+    pattern = re.compile(rf"(?<!\w){re.escape(typed)}(?!\w)")
+    for table in tables:
+        hits = {oid for oid, label in table.items() if pattern.search(label)}
+        if len(hits) == 1:
+            return hits.pop()
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(text: str) -> str:
+    """Drop control characters a phone or a script may send; keep the resident's words."""
+    return _CONTROL.sub("", text)
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Why an answer was not understood; rendered kindly in the resident's language."""
+
+    reason: str
+    limit: int = 0
+
+    def message(self, t: Translator) -> str:
+        if self.reason == "multi":
+            return t.gettext("Sorry, I did not understand. Please choose one or more of the "
+                             "options. You can type their numbers, like 1 3.")
+        if self.reason == "exclusive":
+            return t.gettext("Sorry, that answer cannot be combined with the others. "
+                             "Please choose again.")
+        if self.reason == "one":
+            return t.gettext("Please choose just one of the options.")
+        if self.reason == "empty":
+            return t.gettext("Please type your answer in a message.")
+        if self.reason == "text":
+            return t.gettext("Please type your answer in your own words.")
+        if self.reason == "long":
+            return t.gettext("That message is too long for this question. Please keep it "
+                             "under %(limit)d characters.") % {"limit": self.limit}
+        return t.gettext("Sorry, I did not understand. Please choose one of the options. "
+                         "You can type its number.")

@@ -1,0 +1,190 @@
+"""The engine's data types: steps, options, conversation state, turn context.
+
+Pure data, no behaviour beyond (de)serialising the state to JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Protocol
+
+from flows.messages import Outbound
+
+Answers = Mapping[str, Any]
+
+
+def N_(message: str) -> str:
+    """Mark a string for translation without translating it yet."""
+    return message
+
+
+class Kind(Enum):
+    """What sort of answer a step takes."""
+
+    CHOICE = "choice"
+    MULTI = "multi"
+    TEXT = "text"
+
+
+class Phase(Enum):
+    """Where a conversation is, as a whole."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CHOOSING_LANGUAGE = "choosing_language"
+    CHANGING = "changing"
+    SUBMITTED = "submitted"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer a choice step offers; `exclusive` ones cannot be combined with others."""
+
+    id: str
+    label: str
+    exclusive: bool = False
+    reply_channel_only: bool = False
+
+
+class Translator(Protocol):
+    """The part of a gettext translations object the flow needs."""
+
+    def gettext(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+
+PromptFn = Callable[[Translator, Answers], str]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question of a flow.
+
+    Args:
+        id: stable, language-independent step id, e.g. ``immediate_danger``.
+        prompt: a msgid, or a function of (translator, answers) returning translated text.
+        kind: CHOICE, MULTI or TEXT.
+        options: the answers a CHOICE or MULTI step offers.
+        applies: whether the step is asked, given the answers so far.
+        optional: a TEXT step the resident may skip.
+        section: the review section the step belongs to.
+        summary: a short msgid naming the answer in the review summary.
+        max_length: longest accepted typed answer for a TEXT step.
+        pauses: option ids that pause the conversation, with the msgid said on pausing.
+    """
+
+    id: str
+    prompt: str | PromptFn
+    kind: Kind
+    options: tuple[Option, ...] = ()
+    applies: Callable[[Answers], bool] = lambda answers: True
+    optional: bool = False
+    section: str = ""
+    summary: str | None = None
+    max_length: int = 2000
+    pauses: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A group of steps the resident can change together at review."""
+
+    id: str
+    label: str
+
+
+@dataclass
+class ConversationState:
+    """Everything the engine remembers about one conversation; stored as JSON."""
+
+    phase: Phase = Phase.ACTIVE
+    locale: str = "en"
+    answers: dict[str, Any] = field(default_factory=dict)
+    answered_at: dict[str, str] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    asked: str | None = None
+    resume_phase: Phase | None = None
+    reference: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """Return a JSON-safe dict of the state."""
+        return {
+            "phase": self.phase.value,
+            "locale": self.locale,
+            "answers": self.answers,
+            "answered_at": self.answered_at,
+            "history": self.history,
+            "asked": self.asked,
+            "resume_phase": self.resume_phase.value if self.resume_phase else None,
+            "reference": self.reference,
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> ConversationState:
+        """Rebuild a state saved with `to_json`."""
+        resume = data.get("resume_phase")
+        return cls(
+            phase=Phase(data.get("phase", "active")),
+            locale=data.get("locale", "en"),
+            answers=dict(data.get("answers", {})),
+            answered_at=dict(data.get("answered_at", {})),
+            history=list(data.get("history", [])),
+            asked=data.get("asked"),
+            resume_phase=Phase(resume) if resume else None,
+            reference=data.get("reference"),
+            notes=dict(data.get("notes", {})),
+        )
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language the resident may choose, named in its own script."""
+
+    code: str
+    autonym: str
+    rtl: bool = False
+
+
+class Ports(Protocol):
+    """Side effects a flow may ask for; implemented by the application."""
+
+    def submit_report(self, state: ConversationState) -> Any: ...
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What a turn needs besides the state and the resident's message.
+
+    Args:
+        translate: returns the translator for a locale code.
+        languages: languages the resident may choose.
+        now: the instant the message counts as received (aware).
+        channel: the channel name, e.g. ``webchat``.
+        org: the organisation's public details (a flow-neutral object).
+        ports: side-effect ports.
+        can_reply_later: whether this channel can carry a later message to the resident.
+        detect: guesses the language of free text (an enabled code), or None.
+    """
+
+    translate: Callable[[str], Translator]
+    languages: tuple[Language, ...]
+    now: datetime
+    channel: str
+    org: Any
+    ports: Ports
+    can_reply_later: bool = False
+    detect: Callable[[str], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The result of one turn: the new state and the replies, in order."""
+
+    state: ConversationState
+    replies: tuple[Outbound, ...]
