@@ -52,14 +52,19 @@ def _named(a: Answers) -> bool:
     return a.get("anonymous") == "named"
 
 
+def _perceives(a: Answers) -> bool:
+    return a.get("perception") == "yes" or a.get("perception_recheck") == "yes"
+
+
 def perceived_strands(a: Answers) -> list[str]:
-    """Return the strands the reporter perceives, taking a gentle re-ask into account."""
-    answer = a.get("perception_recheck") or a.get("perception") or []
-    return [s for s in answer if s in STRANDS]
+    """Return the strands the reporter perceives, taking the gentle re-ask into account."""
+    if not _perceives(a):
+        return []
+    return [s for s in a.get("strands") or [] if s in STRANDS]
 
 
 def _needs_recheck(a: Answers) -> bool:
-    return (a.get("perception") in (["no"], ["not_sure"])
+    return (a.get("perception") in ("no", "not_sure")
             and bool(find_indicators(a.get("narrative"))))
 
 
@@ -68,16 +73,14 @@ def _needs_recheck(a: Answers) -> bool:
 def _perception_prompt(t: Translator, a: Answers) -> str:
     if a.get("reporter_role") == "victim":
         return t.gettext("Do you think this happened because of who you are, or who someone "
-                         "thinks you are? Choose all that apply.")
+                         "thinks you are?")
     return t.gettext("Do you, or anyone else, think this happened because of who the person "
-                     "is, or who someone thinks they are? Choose all that apply.")
+                     "is, or who someone thinks they are?")
 
 
 def _recheck_prompt(t: Translator, a: Answers) -> str:
-    return t.gettext("Thank you. Sometimes people are targeted because of their race, "
-                     "religion, disability, sexuality, gender or age, even when nobody says "
-                     "so. Could that be part of what happened? It is fine to say you are not "
-                     "sure.")
+    return t.gettext("Thank you. Sometimes people are targeted for who they are, even if "
+                     "nobody says so. Could that be part of this?")
 
 
 def _review_prompt(t: Translator, a: Answers) -> str:
@@ -119,16 +122,14 @@ SECTIONS = (
     Section("consent", N_("Sharing your report")),
 )
 
-PERCEPTION_OPTIONS = (
-    Option("ethnic_origin", N_("Race, colour, nationality or ethnic origin")),
+STRAND_OPTIONS = (
+    Option("ethnic_origin", N_("Race or nationality")),
     Option("religion", N_("Religion or belief")),
-    Option("gender", N_("Gender or gender identity, including being trans")),
-    Option("sexual_orientation", N_("Sexual orientation")),
+    Option("gender", N_("Gender or being trans")),
+    Option("sexual_orientation", N_("Sexuality")),
     Option("age", N_("Age")),
     Option("disability", N_("Disability")),
-    Option("other", N_("Another reason, like a group they belong to")),
-    Option("not_sure", N_("I'm not sure"), exclusive=True),
-    Option("no", N_("No"), exclusive=True),
+    Option("other", N_("Another reason")),
 )
 
 REPORT_STEPS: tuple[Step, ...] = (
@@ -136,23 +137,23 @@ REPORT_STEPS: tuple[Step, ...] = (
          (Option("yes", N_("Yes, I am in danger")), NO), section="safety",
          summary=N_("In danger now")),
     Step("danger_advice",
-         N_("Please call 999 now. If you cannot talk, call 999, listen, then press 55. "
-            "When you are safe, would you like to carry on with your report?"),
+         N_("Please call 999 now. If you cannot talk, call 999 and press 55. When you are "
+            "safe, do you want to carry on?"),
          Kind.CHOICE,
          (Option("continue", N_("Carry on now")), Option("later", N_("Not now"))),
          applies=_is("immediate_danger", "yes"), section="safety",
          pauses={"later": N_("Please stay safe. When you are ready, send any message here "
                              "and we will carry on from where you left off.")}),
-    Step("reporter_role", N_("Which of these best describes you?"), Kind.CHOICE, (
+    Step("reporter_role", N_("Which best describes you?"), Kind.CHOICE, (
         Option("victim", N_("It happened to me")),
         Option("witness", N_("I saw or heard it")),
-        Option("third_party", N_("I'm reporting for someone else, like family or a friend")),
-        Option("agency", N_("I'm a support worker or from an agency")),
+        Option("third_party", N_("I'm reporting for family or a friend")),
+        Option("agency", N_("I'm a support worker or agency")),
         Option("staff", N_("I'm staff or a contractor")),
     ), section="you", summary=N_("You are")),
     Step("anonymous",
-         N_("Would you like to give your name? You can report without it, but then we "
-            "cannot contact you, and it may limit what we can do."), Kind.CHOICE,
+         N_("Will you give your name? Without it we cannot contact you, and we may be able "
+            "to do less."), Kind.CHOICE,
          (Option("named", N_("Yes, I'll give my name")),
           Option("anonymous", N_("No, stay anonymous"))),
          section="you", summary=N_("Name given")),
@@ -162,8 +163,8 @@ REPORT_STEPS: tuple[Step, ...] = (
          N_("Who did it happen to? Please give their name, and their address or phone "
             "number if you know them."), Kind.TEXT, applies=_not_victim, optional=True,
          section="victim", summary=N_("The person it happened to"), max_length=500),
-    Step("victim_aware", N_("Does this person know you are reporting this, and do they "
-                            "agree?"), Kind.CHOICE, (
+    Step("victim_aware", N_("Does the person know about this report, and agree to it?"),
+         Kind.CHOICE, (
         Option("agrees", N_("Yes, and they agree")),
         Option("knows", N_("They know, but have not agreed")),
         Option("unaware", N_("No, they don't know")),
@@ -173,22 +174,14 @@ REPORT_STEPS: tuple[Step, ...] = (
          N_("In your own words, what happened? Take your time, and include anything you "
             "think is important."), Kind.TEXT, section="incident",
          summary=N_("What happened"), max_length=4000),
-    Step("incident_types", N_("Which of these describe what happened? Choose all that "
-                              "apply."), Kind.MULTI, (
-        Option("harassment", N_("Harassment")),
+    Step("incident_types", N_("What happened? Choose any that apply."), Kind.MULTI, (
+        Option("name_calling", N_("Verbal abuse")),
         Option("threats", N_("Threats")),
-        Option("name_calling", N_("Name calling or verbal abuse")),
+        Option("harassment", N_("Harassment")),
+        Option("assault_person", N_("Physical attack")),
+        Option("damage_property", N_("Damage or fire")),
         Option("graffiti", N_("Graffiti")),
-        Option("rubbish_dumping", N_("Rubbish dumping")),
-        Option("noise", N_("Door banging or other noise")),
-        Option("malicious_complaints", N_("False complaints made about them")),
-        Option("abusive_communication", N_("Abusive letters, posters or phone calls")),
-        Option("assault_person", N_("Someone was hurt or attacked")),
-        Option("damage_property", N_("Damage to property")),
-        Option("incitement", N_("Encouraging others to cause harm")),
-        Option("arson", N_("Fire setting")),
-        Option("intimidating_groups", N_("Groups hanging around to intimidate")),
-        Option("other_crime", N_("Another crime")),
+        Option("abusive_communication", N_("Letters, posters or calls")),
         Option("other", N_("Something else")),
     ), section="incident", summary=N_("Type")),
     Step("incident_when", N_("When did it happen? If it has happened more than once, tell "
@@ -208,18 +201,20 @@ REPORT_STEPS: tuple[Step, ...] = (
     ), section="when_where", summary=N_("How often")),
     Step("location_type", N_("Where did it happen?"), Kind.CHOICE, (
         Option("home", N_("At or near the home")),
-        Option("communal", N_("In a shared area, like stairs, a lift or an entrance")),
-        Option("estate", N_("On the estate or in the street")),
-        Option("online", N_("Online, by phone or by text")),
+        Option("communal", N_("Shared area, like stairs or a lift")),
+        Option("estate", N_("On the estate or street")),
+        Option("online", N_("Online, phone or text")),
         Option("elsewhere", N_("Somewhere else")),
     ), section="when_where", summary=N_("Where")),
     Step("location", N_("What is the address, or the name of the estate or street?"),
          Kind.TEXT, applies=lambda a: a.get("location_type") not in (None, "online"),
          optional=True, section="when_where", summary=N_("Address"), max_length=300),
-    Step("perception", _perception_prompt, Kind.MULTI, PERCEPTION_OPTIONS, section="why",
-         summary=N_("Because of")),
-    Step("perception_recheck", _recheck_prompt, Kind.MULTI, PERCEPTION_OPTIONS,
+    Step("perception", _perception_prompt, Kind.CHOICE, (YES, NO, NOT_SURE), section="why",
+         summary=N_("Because of who they are")),
+    Step("perception_recheck", _recheck_prompt, Kind.CHOICE, (YES, NO, NOT_SURE),
          applies=_needs_recheck, section="why", summary=N_("On reflection")),
+    Step("strands", N_("Because of what? Choose any that apply."), Kind.MULTI,
+         STRAND_OPTIONS, applies=_perceives, section="why", summary=N_("Because of")),
     Step("perceived_by", N_("Who thinks this happened because of who they are? Choose all "
                             "that apply."), Kind.MULTI, (
         Option("reporter", N_("I do")),
@@ -237,13 +232,12 @@ REPORT_STEPS: tuple[Step, ...] = (
             "are comfortable with."), Kind.TEXT,
          applies=_is("perpetrator_known", "known", "seen"), optional=True,
          section="perpetrator", summary=N_("About them"), max_length=1000),
-    Step("evidence", N_("Do you have anything that shows what happened? Choose all that "
-                        "apply."), Kind.MULTI, (
+    Step("evidence", N_("Do you have any evidence? Choose any that apply."), Kind.MULTI, (
         Option("photos", N_("Photos or videos")),
-        Option("messages", N_("Messages, letters or screenshots")),
-        Option("police", N_("A police crime reference number")),
+        Option("messages", N_("Messages or letters")),
+        Option("police", N_("A police reference number")),
         Option("witnesses", N_("People who saw it")),
-        Option("none", N_("No, nothing like that"), exclusive=True),
+        Option("none", N_("None"), exclusive=True),
     ), section="evidence", summary=N_("Evidence")),
     Step("police_reference", N_("What is the police crime reference number?"), Kind.TEXT,
          applies=_has("evidence", "police"), optional=True, section="evidence",
@@ -251,19 +245,18 @@ REPORT_STEPS: tuple[Step, ...] = (
     Step("repair_needed", N_("Is there any damage or graffiti that needs repairing or "
                              "removing?"), Kind.CHOICE, (YES, NO, NOT_SURE),
          section="repairs", summary=N_("Repair needed")),
-    Step("repair_keep", N_("Should we leave it as it is for now, so the police can see it? "
-                           "If you are not sure, we will check before cleaning."), Kind.CHOICE,
-         (Option("keep", N_("Yes, keep it for now")),
-          Option("remove", N_("No, remove it as soon as possible")), NOT_SURE),
+    Step("repair_keep", N_("Should we leave it for now, so the police can see it? If you "
+                           "are not sure, we will check first."), Kind.CHOICE,
+         (Option("keep", N_("Yes, leave it for now")),
+          Option("remove", N_("No, remove it soon")), NOT_SURE),
          applies=_is("repair_needed", "yes"), section="repairs",
          summary=N_("Keep for evidence")),
-    Step("impact", N_("How is this affecting you or the people involved? Choose any that "
-                      "apply."), Kind.MULTI, (
-        Option("unsafe_home", N_("Feeling unsafe at home")),
-        Option("health", N_("It affects health or wellbeing")),
+    Step("impact", N_("How is this affecting you or others? Choose any that apply."),
+         Kind.MULTI, (
+        Option("unsafe_home", N_("Unsafe at home")),
+        Option("health", N_("Health or wellbeing")),
         Option("children", N_("Children are affected")),
-        Option("repeat", N_("It keeps happening")),
-        Option("support_needs", N_("Extra support is needed, for example for a disability")),
+        Option("support_needs", N_("Extra support needed")),
         Option("prefer_not", N_("I'd rather not say"), exclusive=True),
     ), section="impact", summary=N_("Impact")),
     Step("contact_method", N_("How should we contact you?"), Kind.CHOICE, (
@@ -319,9 +312,8 @@ REPORT_STEPS: tuple[Step, ...] = (
 
 def _greeting(ctx: TurnContext, t: Translator, locale: str) -> str:
     return t.gettext(
-        "Hello. This is %(org)s's confidential service for reporting hate incidents, "
-        "harassment and abuse. If you are in danger now, call 999. If you cannot speak, "
-        "call 999 and press 55 when asked."
+        "Hello. This is the confidential service of %(org)s for reporting hate incidents "
+        "and abuse. In danger now? Call 999. If you cannot speak, call 999 and press 55."
     ) % {"org": ctx.org.name_in(locale)}
 
 

@@ -43,7 +43,7 @@ def test_victim_reports_a_hate_incident_and_gets_a_formal_acknowledgement(servic
     assert case.strands == ["ethnic_origin", "religion"]
     assert case.perceived_by == ["victim"]
     assert case.reporter_role == "victim" and not case.anonymous
-    assert case.incident_types == ["threats", "name_calling"]
+    assert case.incident_types == ["name_calling", "threats"]
     assert case.repair_needed and case.preserve_evidence == "keep"
     details = services.store.details(case)
     assert details["narrative"].startswith("The man from flat 9")
@@ -92,12 +92,13 @@ def test_witness_is_asked_about_the_victim_and_who_perceives_prejudice(services)
         ("1", "location_type"),
         ("home", "location"),
         ("skip", "perception"),
+        ("yes", "strands"),
         (["disability"], "perceived_by"),
         (["reporter", "victim"], "perpetrator_known"),
         ("no", "evidence"),
         (["none"], "repair_needed"),
         ("yes", "repair_keep"),
-        ("remove", "impact"),
+        ("no, remove it soon", "impact"),
         ("I'd rather not say", "consent_police"),  # anonymous: no contact questions
         ("yes", "consent_council"),
         ("no", "consent_support"),
@@ -158,6 +159,7 @@ def test_non_hate_asb_report_is_medium_priority(services):
     transcript = [m for m, _ in VICTIM_REPORT]
     transcript[4] = "Loud music every night until 3am from the flat above."
     transcript[10] = ["no"]
+    del transcript[11]  # no strands question after "no"
     for message in transcript:
         resident.says(message)
     [case] = _cases(services)
@@ -177,9 +179,11 @@ def test_clear_indicators_after_no_get_one_gentle_recheck_without_quoting(servic
     resident.says(["no"])
     assert resident.asked == "perception_recheck"
     assert "terrorists" not in resident.said and "hijab" not in resident.said
+    resident.says(["yes"])
+    assert resident.asked == "strands"
     resident.says(["religion"])
     assert resident.asked == "perpetrator_known"
-    for message, _ in VICTIM_REPORT[11:]:
+    for message, _ in VICTIM_REPORT[12:]:
         resident.says(message)
     [case] = _cases(services)
     assert case.hate_related and case.strands == ["religion"]
@@ -190,7 +194,7 @@ def test_recheck_answered_not_sure_keeps_indicators_for_the_officer(services):
     resident = Resident(services)
     messages = [m for m, _ in VICTIM_REPORT]
     messages[10] = "not sure"
-    messages.insert(11, "not sure")  # the one gentle re-ask
+    messages[11] = "not sure"  # the one gentle re-ask, instead of the strands question
     for message in messages:
         resident.says(message)
     [case] = _cases(services)
@@ -277,10 +281,12 @@ def test_bad_answers_get_a_kind_reply_and_the_question_again(services):
 
 def test_exclusive_answers_cannot_be_combined(services):
     resident = Resident(services)
-    for message, _ in VICTIM_REPORT[:10]:
+    upto = next(i for i, (_, asked) in enumerate(VICTIM_REPORT) if asked == "evidence")
+    for message, _ in VICTIM_REPORT[:upto + 1]:
         resident.says(message)
-    resident.says("1 9")  # a strand and "no"
-    assert "cannot be combined" in resident.said and resident.asked == "perception"
+    assert resident.asked == "evidence"
+    resident.says("1 5")  # photos, and "none"
+    assert "cannot be combined" in resident.said and resident.asked == "evidence"
 
 
 def test_conversation_resumes_after_a_restart(services, settings):
