@@ -7,6 +7,9 @@ is the production engine; there row locks (``FOR UPDATE``) do the same job.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +55,39 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class _WriterLock:
+    """Queue SQLite writers across threads and processes without busy-wait sleeps.
+
+    SQLite's own busy handler retries a locked database by sleeping in growing steps, which
+    turns contention between gunicorn workers into long tail latencies. A blocking
+    `flock` on a file beside the database wakes the next writer as soon as the lock is
+    released. The thread lock is needed because `flock` is per open file, not per thread.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int:
+        # A forked worker must open its own descriptor; a shared one shares the lock.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._thread_lock:
+            fd = self._file()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 class Database:
     """Sessions for the application: `write()` for read-then-write, `read()` for reads."""
 
@@ -60,10 +96,22 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        database = self.engine.url.database
+        self._writer_lock = _WriterLock(Path(database + ".writer-lock")) \
+            if self.is_sqlite and database and database != ":memory:" else None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """Open a transaction that will write; on SQLite it takes the write lock at once."""
+        if self._writer_lock is None:
+            with self._write() as session:
+                yield session
+            return
+        with self._writer_lock.hold(), self._write() as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
         with self._sessions() as session:
             if self.is_sqlite:
                 session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from bot.intake import draft_from
 from bot.models import Conversation, Evidence, InboundMessage, utcnow
 from bot.services import Services
+from flows.acknowledgement import Receipt
 from flows.engine import ConversationState, Phase, Turn, TurnContext
 from flows.messages import Inbound, Media, Outbound
-from flows.acknowledgement import Receipt
 
 # Channels that can carry a message to the resident later, not only a reply.
 REPLY_CHANNELS = frozenset({"sms", "whatsapp", "telegram"})
@@ -64,6 +64,9 @@ class _StorePorts:
         )
         store.record(self.session, case, "acknowledged", "reportbot",
                      channel=self.conversation.channel)
+        from bot.console import notify  # late: the console imports this module
+
+        notify.case_created(self.session, self.services, case)
         return Receipt(
             reference=case.reference, received_at=case.received_at,
             out_of_hours=case.out_of_hours, first_contact_due=case.first_contact_due,
