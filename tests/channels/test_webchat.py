@@ -94,7 +94,7 @@ def test_malformed_bodies_get_400_with_a_message(client, body):
 def test_unknown_session_is_404_and_creates_nothing(client, services):
     response = client.post("/api/chat/sessions/" + "A" * 43 + "/messages",
                            json={"text": "hello"})
-    assert response.status_code == 404 and "reload" in response.json["message"]
+    assert response.status_code == 404 and "start a new report" in response.json["message"]
     with services.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 0
 
