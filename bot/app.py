@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from bot.services import Services, build_services
@@ -24,6 +25,8 @@ _KIND_MESSAGES = {
     413: "Sorry, that message is too large.",
     500: "Sorry, something went wrong on our side. Your earlier answers are safe; please "
          "try again in a moment.",
+    503: "Sorry, we cannot take messages for a moment. Your earlier answers are safe; "
+         "please try again shortly.",
 }
 
 
@@ -44,11 +47,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.extensions["reportbot"] = services
 
     from bot import api, console
-    from channels import webchat
+    from channels import telegram, twilio, webchat
 
     app.register_blueprint(webchat.bp)
+    app.register_blueprint(telegram.bp)
+    app.register_blueprint(twilio.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(console.bp)
+    console.init_app(app)
 
     @app.template_filter("localtime")
     def localtime(instant: datetime, timezone: str) -> str:
@@ -92,6 +98,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             return jsonify({"error": exc.name.lower().replace(" ", "_"),
                             "message": _KIND_MESSAGES.get(code, exc.description)}), code
         return exc
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(exc: DBAPIError):
+        if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+            return unexpected(exc)
+        # Nothing of the turn was kept (one transaction); a retryable status makes Twilio and
+        # Telegram deliver again, and the web chat page retries with the same client id.
+        log.warning("database unavailable on %s %s", request.method, request.path)
+        response = jsonify({"error": "unavailable", "message": _KIND_MESSAGES[503]})
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

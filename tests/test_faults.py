@@ -1,0 +1,142 @@
+"""Faults: the database going away, and a worker killed in the middle of conversations."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.db import Database
+from bot.models import Case
+from tests.conftest import TEST_SECRET
+from tests.helpers import VICTIM_REPORT
+
+BIN = Path(sys.executable).parent
+
+
+def test_database_unavailable_gives_a_retryable_503_and_loses_nothing(client, services,
+                                                                      settings):
+    token = client.post("/api/chat/sessions", json={}).json["session"]
+    url = f"/api/chat/sessions/{token}/messages"
+    assert client.post(url, json={"choice": "no", "client_id": "a1"}).status_code == 200
+    db_file = Path(settings.database_url[len("sqlite:///"):])
+    services.db.dispose()
+    hidden = db_file.with_suffix(".away")
+    os.rename(db_file, hidden)
+    db_file.mkdir()  # the path now cannot be opened as a database
+    try:
+        response = client.post(url, json={"choice": "victim", "client_id": "a2"})
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+        assert "try again" in response.json["message"]
+        assert client.get("/healthz").status_code == 503
+    finally:
+        db_file.rmdir()
+        os.rename(hidden, db_file)
+        services.db.dispose()
+    retried = client.post(url, json={"choice": "victim", "client_id": "a2"})
+    assert retried.status_code == 200
+    assert retried.json["messages"][-1]["question"] == "anonymous"
+    assert client.get("/healthz").status_code == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "REPORTBOT_INSTANCE_DIR": str(tmp_path / "instance"),
+           "REPORTBOT_SECRET_KEY": TEST_SECRET, "REPORTBOT_DATABASE_URL": database_url}
+    if not database_url.startswith("sqlite"):
+        subprocess.run([str(BIN / "reportbot"), "db", "upgrade"], env=env, check=True,
+                       capture_output=True)
+    proc = subprocess.Popen([str(BIN / "reportbot"), "serve", "--port", str(port),
+                             "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("server did not start")
+
+
+def _workers(proc: subprocess.Popen) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True,
+                         text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres",
+                                                           marks=pytest.mark.postgres)])
+def test_sigkill_of_a_worker_mid_conversation_loses_nothing(tmp_path, engine, request):
+    """Kill a gunicorn worker with SIGKILL while residents are mid-report; clients retry
+    like the web chat page (same body, same client id). Every report is stored exactly once
+    and every conversation carries on from its last answered step."""
+    url_db = (f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}"
+              if engine == "sqlite" else request.getfixturevalue("pg_url"))
+    proc, base = _serve(tmp_path, url_db)
+    answers = [m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT]
+    residents, problems, retries = 8, [], []
+    started = threading.Event()
+
+    def resident() -> None:
+        with httpx.Client(timeout=10) as client:
+            token = client.post(f"{base}/api/chat/sessions", json={}).json()["session"]
+            for i, text in enumerate(answers):
+                if i == 8:
+                    started.set()
+                body = {"text": text, "client_id": uuid.uuid4().hex}
+                for attempt in range(30):
+                    try:
+                        response = client.post(
+                            f"{base}/api/chat/sessions/{token}/messages", json=body)
+                        if response.status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    retries.append(1)
+                    time.sleep(0.1 * (attempt + 1))
+                else:
+                    problems.append(f"gave up at turn {i}")
+                    return
+                expected = VICTIM_REPORT[i][1]
+                asked = [m["question"] for m in response.json()["messages"] if m["question"]]
+                if (asked[-1] if asked else None) != expected:
+                    problems.append(f"turn {i}: expected {expected}, got {asked}")
+                    return
+
+    threads = [threading.Thread(target=resident) for _ in range(residents)]
+    try:
+        for t in threads:
+            t.start()
+        started.wait(30)
+        victim = _workers(proc)[0]
+        os.kill(victim, signal.SIGKILL)
+        for t in threads:
+            t.join(120)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert problems == []
+    db = Database(url_db)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == residents
+    db.dispose()
+    print(f"worker {victim} killed; {len(retries)} client retries; {residents} reports "
+          f"stored once each")
