@@ -34,7 +34,7 @@ lint: $(STAMP)
 compile: $(STAMP) $(MO_FILES)
 
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po
-	$(BIN)/pybabel compile --use-fuzzy=false -D messages -i $< -o $@ -l $*
+	$(BIN)/pybabel compile --statistics -D messages -i $< -o $@ -l $*
 
 extract: $(STAMP)
 	$(BIN)/pybabel extract -F locales/babel.cfg -k N_ -k gettext -k ngettext:1,2 \

@@ -9,6 +9,7 @@ the resident's language.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,20 +33,30 @@ class Commands:
     }
 
 
-_SPLIT = re.compile(r"[,;\n]+|\s+")
-
-
-def _fold(text: str) -> str:
-    """Normalise typed text for comparison with labels and command words."""
-    return " ".join(text.casefold().split()).strip(" .!?¿¡،。")
-
+_LOOKALIKES = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss",
+                             "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي"})
+_MAX_NUMBER_DIGITS = 3
 
 _SPLIT = re.compile(r"[,;\n]+|\s+")
 
 
 def fold(text: str) -> str:
-    """Normalise typed text for comparison with labels and command words."""
-    return " ".join(text.casefold().split()).strip(" .!?¿¡،。")
+    """Normalise typed text for comparison with labels and command words.
+
+    Case and spacing never matter. Accents on Latin letters are ignored ("pomin" matches
+    "pomiń", "yardim" matches "yardım"), as are Arabic diacritics and alef forms. Marks in
+    other scripts are kept: there they tell words apart.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept: list[str] = []
+    for char in decomposed:
+        if unicodedata.combining(char) and kept and ord(kept[-1]) < 0x250:
+            continue
+        if "\u064b" <= char <= "\u065f" or char == "\u0670":
+            continue
+        kept.append(char)
+    folded = unicodedata.normalize("NFKC", "".join(kept)).translate(_LOOKALIKES)
+    return " ".join(folded.split()).strip(" .!?¿¡،。")
 
 
 def match_command(text: str, t: Translator) -> str | None:
@@ -102,7 +113,9 @@ def _match_text(offered: tuple[Option, ...], kind: Kind, text: str,
     if folded in ids:
         return [folded]
     parts = [p for p in _SPLIT.split(folded) if p]
-    if parts and all(p.isdigit() for p in parts):
+    if parts and all(p.isdecimal() for p in parts):
+        if any(len(p) > _MAX_NUMBER_DIGITS for p in parts):
+            return None
         numbers = [int(p) for p in parts]
         if all(1 <= n <= len(ids) for n in numbers):
             return [ids[n - 1] for n in numbers]
@@ -111,7 +124,8 @@ def _match_text(offered: tuple[Option, ...], kind: Kind, text: str,
         pieces = [fold(p) for p in re.split(r"[,;\n]+", text) if p.strip()]
         found: list[str] = []
         for piece in pieces:
-            if piece.isdigit() and 1 <= int(piece) <= len(ids):
+            if piece.isdecimal() and len(piece) <= _MAX_NUMBER_DIGITS \
+                    and 1 <= int(piece) <= len(ids):
                 found.append(ids[int(piece) - 1])
                 continue
             match = _phrase_match(piece, labels, english)
