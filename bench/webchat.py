@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import BIN, Figures, drive, free_port, start, timed  # noqa: E402
+from tests.conftest import english_only_org  # noqa: E402
 from tests.helpers import VICTIM_REPORT  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -48,7 +49,8 @@ def conversations(database_url: str, clients: int, reports_each: int, workers: i
     """Serve reportbot and drive full reports; return figures, memory, start-up, reports."""
     port = free_port()
     env = {"REPORTBOT_DATABASE_URL": database_url, "REPORTBOT_SECRET_KEY": SECRET,
-           "REPORTBOT_INSTANCE_DIR": str(instance)}
+           "REPORTBOT_INSTANCE_DIR": str(instance),
+           "REPORTBOT_ORG_FILE": str(english_only_org(instance))}
     if not database_url.startswith("sqlite"):
         import subprocess
 

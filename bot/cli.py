@@ -128,5 +128,15 @@ def expire() -> None:
     click.echo(f"expired {count} abandoned conversation(s)")
 
 
+from bot.console.cli import create_user  # noqa: E402 - attached after the group exists
+
+main.add_command(create_user)
+
+
+from channels.telegram_cli import telegram as _telegram  # noqa: E402
+
+main.add_command(_telegram)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

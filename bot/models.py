@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
@@ -112,7 +114,12 @@ class Case(Base):
     __table_args__ = (
         CheckConstraint("NOT hate_related OR priority = 'high'", name="hate_is_high"),
         CheckConstraint("priority IN ('high', 'medium', 'low')", name="priority_known"),
-        Index("ix_cases_queue", "status", "priority_rank", "next_deadline"),
+        # The duty queue: open cases by priority, then the earliest running deadline. A
+        # partial index matches the queue query's ORDER BY exactly on both engines, so the
+        # first page reads 50 index entries however many closed cases there are.
+        Index("ix_cases_open_queue", "priority_rank", "next_deadline", "id",
+              postgresql_where=text("status <> 'closed'"),
+              sqlite_where=text("status <> 'closed'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -148,6 +155,13 @@ class Case(Base):
                                                                    use_alter=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Added by the staff console (migration 0002_console).
+    vulnerable_victim: Mapped[bool] = mapped_column(Boolean, default=False)
+    vulnerable_perpetrator: Mapped[bool] = mapped_column(Boolean, default=False)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent_repair_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    closure_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case",
                                                    order_by="CaseEvent.id")
@@ -282,3 +296,114 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+STAFF_ROLES = ("duty_officer", "case_manager", "manager", "analyst", "admin")
+
+
+class StaffUser(Base):
+    """A member of staff who signs in to the console; only an argon2 hash is stored.
+
+    Failed sign-ins are counted here, not in process memory, so throttling holds across
+    workers. `session_nonce` is part of the login session id: changing it signs the user
+    out everywhere.
+    """
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint("role IN ('duty_officer', 'case_manager', 'manager', 'analyst', "
+                        "'admin')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_nonce: Mapped[str] = mapped_column(String(32))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditLog(Base):
+    """Who did what, when: append-only, and `detail` never holds personal data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CaseNote(Base):
+    """A note an officer wrote on a case; its text may be personal, so it is sealed."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    author: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20), default="note")
+    text_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TelegramChat(Base):
+    """Telegram bookkeeping for one private chat: its last message and a keyboard's ticks.
+
+    Keyed by the chat's blind index. `selected_enc` holds the ticked option ids of the
+    multi-select keyboard in message `keyboard_message_id`; `last_update_id` makes a
+    redelivered button press change nothing.
+    """
+
+    __tablename__ = "telegram_chats"
+
+    chat_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_unanswered: Mapped[bool] = mapped_column(Boolean, default=False)
+    keyboard_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    keyboard_step: Mapped[str | None] = mapped_column(String(64))
+    selected_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_update_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TelegramDelivery(Base):
+    """One part of an outbox message already sent to Telegram; a retry resumes after it."""
+
+    __tablename__ = "telegram_deliveries"
+
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TelegramCursor(Base):
+    """The next `getUpdates` offset per bot, so a restarted `telegram poll` resumes."""
+
+    __tablename__ = "telegram_cursors"
+
+    bot_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SenderRate(Base):
+    """How many messages one sender sent in one minute, so throttling holds across workers."""
+
+    __tablename__ = "sender_rates"
+    __table_args__ = (UniqueConstraint("channel", "sender_index", "window_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    sender_index: Mapped[str] = mapped_column(String(64))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)

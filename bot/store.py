@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from bot.reference import new_reference, normalise
 from bot.sla import WorkingCalendar
 
 _REFERENCE_ATTEMPTS = 8
+_OPEN = text("cases.status <> 'closed'")
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,9 @@ class CaseStore:
         query = select(Case)
         if flt.status:
             query = query.where(Case.status == flt.status)
-        elif not flt.include_closed:
-            query = query.where(Case.status != "closed")
+        if not flt.include_closed and flt.status != "closed":
+            # A literal, not a bound value, so the planner can use the partial queue index.
+            query = query.where(_OPEN)
         if flt.assignee:
             query = query.where(Case.assignee == flt.assignee)
         if flt.overdue:
@@ -135,8 +137,8 @@ class CaseStore:
             # Strands are a short JSON list; a LIKE on the serialised form works on both
             # engines and the value is checked against the known codes by the caller.
             query = query.where(cast(Case.strands, Text).like(f'%"{flt.strand}"%'))
-        query = query.order_by(Case.priority_rank, Case.next_deadline.is_(None),
-                               Case.next_deadline, Case.id)
+        query = query.order_by(Case.priority_rank, Case.next_deadline.asc().nulls_last(),
+                               Case.id)
         return session.scalars(query.limit(limit).offset(offset)).all()
 
 

@@ -14,12 +14,14 @@ from bot.services import Services
 log = logging.getLogger("reportbot.worker")
 
 # Each channel module that can send outside a reply offers `outbox_sender(services)`,
-# returning (channel name, sender) or None when the channel is not configured.
-SENDER_MODULES: tuple[str, ...] = ()
+# returning (channel name, sender), a list of such pairs (one module serving several
+# channels, like Twilio's SMS and WhatsApp), or None when the channel is not configured.
+SENDER_MODULES: tuple[str, ...] = ("bot.console.notify", "channels.telegram_send",
+                                   "channels.twilio_outbound")
 
 # Each channel module whose residents send files by link offers
 # `fetch_pending_media(services) -> int`, fetching pending evidence with retries.
-MEDIA_MODULES: tuple[str, ...] = ()
+MEDIA_MODULES: tuple[str, ...] = ("channels.telegram_media", "channels.twilio_media")
 
 
 def build_outbox(services: Services) -> Outbox:
@@ -27,16 +29,19 @@ def build_outbox(services: Services) -> Outbox:
     outbox = Outbox(services)
     for name in SENDER_MODULES:
         module = importlib.import_module(name)
-        factory: Callable[[Services], tuple[str, Sender] | None] = module.outbox_sender
+        factory: Callable[[Services], tuple[str, Sender] | list | None] = \
+            module.outbox_sender
         made = factory(services)
-        if made is not None:
-            outbox.register(*made)
+        for channel, sender in ([made] if isinstance(made, tuple) else made or []):
+            outbox.register(channel, sender)
     return outbox
 
 
 def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
-        stop_after: float | None = None) -> None:
+        stop_after: float | None = None, escalate_every: float = 60.0) -> None:
     """Deliver due messages every `interval` seconds until SIGTERM/SIGINT."""
+    from bot.console import notify
+
     outbox = build_outbox(services)
     log.info("worker started; channels: %s", ", ".join(sorted(outbox.senders)) or "none")
     stopping = False
@@ -48,8 +53,12 @@ def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     started = time.monotonic()
-    last_expiry = 0.0
+    last_expiry = last_escalation = 0.0
     while not stopping:
+        if time.monotonic() - last_escalation >= escalate_every:
+            # Deadlines approaching or passed: managers are told once per case (4.10).
+            notify.escalate(services)
+            last_escalation = time.monotonic()
         if time.monotonic() - last_expiry >= expire_every:
             count = services.conversations.purge_expired()
             if count:

@@ -4,6 +4,7 @@ the demo landlord, and the application built exactly as `reportbot serve` builds
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,17 @@ TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 
+def english_only_org(tmp_path: Path) -> Path:
+    """Write the demo landlord with English only (no language menu before the first
+    question), for tests about something other than languages."""
+    path = tmp_path / "org-en.toml"
+    if not path.exists():
+        text = re.sub(r"^languages = .*$", 'languages = ["en"]', DEMO_ORG_FILE.read_text(),
+                      flags=re.M)
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
 def make_settings(tmp_path: Path, database_url: str | None = None, **extra: str) -> Settings:
     """Return settings for a test: its own instance folder, database and fixed key."""
     env = {
@@ -28,7 +40,7 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **extra: str)
         "REPORTBOT_DATABASE_URL": database_url
         or f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}",
         "REPORTBOT_SECRET_KEY": TEST_SECRET,
-        "REPORTBOT_ORG_FILE": str(DEMO_ORG_FILE),
+        "REPORTBOT_ORG_FILE": str(english_only_org(tmp_path)),
         **extra,
     }
     return Settings.from_env(env)

@@ -36,7 +36,9 @@ def test_create_api_token_prints_the_token_alone_on_the_last_line(tmp_path):
 def test_db_upgrade_then_terminal_chat_makes_a_report(tmp_path):
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"], env=_env(tmp_path)).exit_code == 0
-    answers = "\n".join(m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT) + "\n"
+    # The demo landlord offers a language menu first; English is the first choice.
+    answers = "\n".join(["1", *(m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT)])
+    answers += "\n"
     result = runner.invoke(main, ["chat"], input=answers, env=_env(tmp_path))
     assert result.exit_code == 0, result.output
     assert "1. Yes, I am in danger\n2. No" in result.output
@@ -78,6 +80,10 @@ def test_serve_migrates_and_serves_with_gunicorn(tmp_path):
         opened = httpx.post(f"{url}/api/chat/sessions", json={}, timeout=5)
         assert opened.status_code == 201
         token = opened.json()["session"]
+        asked = opened.json()["messages"][-1]["question"]
+        if asked == "language":  # the demo landlord offers its languages first
+            httpx.post(f"{url}/api/chat/sessions/{token}/messages", json={"choice": "en"},
+                       timeout=5)
         reply = httpx.post(f"{url}/api/chat/sessions/{token}/messages",
                            json={"choice": "no"}, timeout=5)
         assert reply.json()["messages"][-1]["question"] == "reporter_role"

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot.db import Database
 from bot.models import Case
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, english_only_org
 from tests.helpers import VICTIM_REPORT
 
 BIN = Path(sys.executable).parent
@@ -58,7 +58,8 @@ def _free_port() -> int:
 def _serve(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "REPORTBOT_INSTANCE_DIR": str(tmp_path / "instance"),
-           "REPORTBOT_SECRET_KEY": TEST_SECRET, "REPORTBOT_DATABASE_URL": database_url}
+           "REPORTBOT_SECRET_KEY": TEST_SECRET, "REPORTBOT_DATABASE_URL": database_url,
+           "REPORTBOT_ORG_FILE": str(english_only_org(tmp_path))}
     if not database_url.startswith("sqlite"):
         subprocess.run([str(BIN / "reportbot"), "db", "upgrade"], env=env, check=True,
                        capture_output=True)

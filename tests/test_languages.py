@@ -179,7 +179,10 @@ def _complete_report(resident: Resident, at: datetime | None = None) -> None:
         "safe_times": "09:00-12:00", "victim_details": "Flat 3",
         "incident_date": "01/11/2026", "language_needs_detail": "BSL",
     }
-    preferred = {"immediate_danger": "no", "reporter_role": "victim", "anonymous": "named",
+    # An offered language (after English free text) is declined: the resident stays in the
+    # language they chose.
+    preferred = {"language": resident.replies[-1].lang, "immediate_danger": "no",
+                 "reporter_role": "victim", "anonymous": "named",
                  "perception": "yes", "strands": ["religion", "ethnic_origin"],
                  "repair_needed": "yes", "review": "submit", "contact_method": "phone"}
     for _ in range(60):

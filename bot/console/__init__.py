@@ -1,56 +1,44 @@
-"""The staff console. For now: a read-only duty queue page.
+"""The staff console: sign-in, the duty queue, case work, figures and the audit log.
 
-Until staff accounts exist, the page asks for an API token through the browser's own
-HTTP Basic prompt (any user name, the token as password), so the queue is never public.
+`init_app(app)` binds Flask-Login and CSRF protection. CSRF is checked on every unsafe
+request except those of the machine-facing blueprints (web chat JSON, the API, and the
+provider webhooks), which authenticate themselves with tokens and signatures.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from flask import request
+from flask_wtf.csrf import CSRFProtect
 
-from flask import Blueprint, Response, current_app, render_template, request
+from bot.console import audit, auth, case, intake_form, queue, reports  # noqa: F401 - views
+from bot.console.web import bp
 
-from bot.models import Case, utcnow
-from bot.services import Services
-from bot.store import QueueFilter, check_api_token
+__all__ = ["bp", "init_app", "csrf_exempt"]
 
-bp = Blueprint("console", __name__, url_prefix="/console")
-
-
-def _services() -> Services:
-    return current_app.extensions["reportbot"]
+CSRF_EXEMPT = ("webchat", "api")
+CSRF_EXEMPT_PREFIXES = ("twilio", "telegram")
 
 
-def _authorised() -> bool:
-    auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.password:
+def csrf_exempt(blueprint: str | None) -> bool:
+    """Return whether requests to `blueprint` skip the CSRF check (JSON APIs and webhooks)."""
+    if not blueprint:
         return False
-    with _services().db.read() as session:
-        return check_api_token(session, auth.password) is not None
+    top = blueprint.split(".")[0]
+    return top in CSRF_EXEMPT or top.startswith(CSRF_EXEMPT_PREFIXES)
 
 
-def time_left(calendar, now: datetime, case: Case) -> tuple[str, bool]:
-    """Return the working time left to the case's next deadline, and whether it is overdue."""
-    if case.next_deadline is None:
-        return "—", False
-    seconds = calendar.working_seconds_between(now, case.next_deadline)
-    overdue = case.next_deadline <= now
-    minutes = int(abs(seconds) // 60)
-    hours, minutes = divmod(minutes, 60)
-    text = f"{hours} h {minutes:02d} min"
-    return (f"overdue by {text}" if overdue else text), overdue
+def init_app(app) -> None:
+    """Bind staff sign-in and CSRF protection to the app."""
+    # The session cookie's flags (HttpOnly, SameSite=Lax, Secure behind https) are set in
+    # create_app; the check below replaces Flask-WTF's default all-or-nothing check.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf = CSRFProtect(app)
 
+    @app.before_request
+    def _csrf_check():
+        # Checked by blueprint name when the request arrives, so blueprints registered after
+        # this call (new channels) are covered by the same rule: exempt only if listed.
+        if request.endpoint and not csrf_exempt(request.blueprint):
+            csrf.protect()
 
-@bp.get("/queue")
-def queue():
-    """Show the duty queue, high priority first, then earliest deadline."""
-    if not _authorised():
-        return Response("Sign in with an API token as the password.", 401,
-                        {"WWW-Authenticate": 'Basic realm="reportbot console"'})
-    s = _services()
-    now = utcnow()
-    with s.db.read() as session:
-        cases = s.store.queue(session, QueueFilter(), limit=200, now=now)
-        rows = [(c, *time_left(s.calendar, now, c)) for c in cases]
-        return render_template("console/queue.html", rows=rows, org=s.org,
-                               timezone=s.org.timezone)
+    auth.init_login(app)

@@ -82,7 +82,6 @@ def test_duty_officer_claims_records_contact_marks_hate_and_cannot_downgrade(
     mark.get_by_label("Disability").check()
     mark.get_by_label("A member of staff").check()
     mark.get_by_role("button", name="Mark as hate-related").click()
-    print(page.locator("main .flash").all_inner_texts())
     expect(page.locator("#hate")).to_contain_text("disability")
 
     page.locator("#prio-priority").select_option("medium")

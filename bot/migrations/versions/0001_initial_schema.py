@@ -81,7 +81,11 @@ def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cases_assignee"), ["assignee"], unique=False)
         batch_op.create_index(
-            "ix_cases_queue", ["status", "priority_rank", "next_deadline"], unique=False
+            "ix_cases_open_queue",
+            ["priority_rank", "next_deadline", "id"],
+            unique=False,
+            postgresql_where=sa.text("status <> 'closed'"),
+            sqlite_where=sa.text("status <> 'closed'"),
         )
 
     op.create_table(
@@ -248,7 +252,7 @@ def downgrade() -> None:
 
     op.drop_table("case_events")
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_index("ix_cases_queue")
+        batch_op.drop_index("ix_cases_open_queue")
         batch_op.drop_index(batch_op.f("ix_cases_assignee"))
 
     op.drop_table("cases")

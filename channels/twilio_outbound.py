@@ -1,0 +1,245 @@
+"""Send outbox messages (not replies) by SMS and WhatsApp with Twilio's REST client.
+
+Payloads: ``{"text": ..., "locale": ...}`` for a free-form message, optionally with
+``"variables"`` for the WhatsApp template; or ``{"template": name, "variables": {...},
+"locale": ...}`` for a message that exists only as a WhatsApp template.
+
+A message only ever goes to the conversation's own sender, never to a number typed into a
+conversation. Before sending, the resident's answers are honoured: an opt-out (STOP, or
+Twilio error 21610) is final; a resident who asked to be contacted by phone, email or letter,
+or who reported anonymously, gets no proactive text, and the officer is told on the case
+timeline instead. WhatsApp allows free-form messages only within 24 hours of the resident's
+last message; later, the language's approved template (TWILIO_WHATSAPP_TEMPLATES) is used,
+else SMS if the resident chose text messages, else the officer delivers it another way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from bot.models import Case, Conversation, utcnow
+from bot.outbox import Envelope, Sender, SendResult
+from bot.services import Services
+from channels.twilio import TwilioConfig, load_config
+from channels.twilio_render import MAX_BODY, gsm_fold
+
+log = logging.getLogger("reportbot.twilio.outbound")
+
+# Free-form WhatsApp is allowed for 24 hours after the resident's last message; keep a
+# margin so a message queued at 23:59 is not refused on arrival.
+WHATSAPP_WINDOW = timedelta(hours=24) - timedelta(minutes=10)
+OPTED_OUT = 21610
+OUTSIDE_WINDOW = 63016
+UNREACHABLE = frozenset({21211, 21214, 21612, 21614, 63003})
+TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Who a message goes to, and what they told us about contacting them."""
+
+    conversation_id: int
+    channel: str
+    number: str
+    locale: str
+    opted_out: bool
+    last_inbound_at: datetime | None
+    case_id: int | None
+    contact_method: str | None
+    anonymous: bool
+
+
+def outbox_sender(services: Services) -> list[tuple[str, Sender]] | None:
+    """Return the outbox senders for SMS and WhatsApp, or None when Twilio is not set up."""
+    config = load_config(services.settings)
+    if config is None or not config.account_sid:
+        return None
+    if not (config.sms_from or config.whatsapp_from):
+        log.info("twilio: no TWILIO_SMS_FROM or TWILIO_WHATSAPP_FROM; nothing to send from")
+        return None
+    client = Client(config.account_sid, config.auth_token, environment={},
+                    http_client=TwilioHttpClient(timeout=TIMEOUT))
+    client.api.base_url = config.api_base_url
+    sender = TwilioSender(services, config, client)
+    senders: list[tuple[str, Sender]] = []
+    if config.sms_from:
+        senders.append(("sms", sender))
+    if config.whatsapp_from:
+        senders.append(("whatsapp", sender))
+    return senders
+
+
+class TwilioSender:
+    """Deliver one outbox envelope on SMS or WhatsApp."""
+
+    def __init__(self, services: Services, config: TwilioConfig, client: Client) -> None:
+        self.services = services
+        self.config = config
+        self.client = client
+
+    def __call__(self, envelope: Envelope) -> SendResult:
+        """Send the envelope to the conversation's own sender, honouring their answers."""
+        payload = envelope.payload
+        text = payload.get("text") if isinstance(payload.get("text"), str) else None
+        variables = payload.get("variables")
+        if variables is not None and not (isinstance(variables, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in variables.items())):
+            return SendResult.failed("bad payload: variables")
+        if not text and not variables:
+            return SendResult.failed("bad payload: no text")
+        target = self._target(envelope)
+        if target is None:
+            return SendResult.failed("no conversation to send to")
+        if target.opted_out:
+            return SendResult.failed("opted out")
+        allowed = _allowed_channels(target, envelope.kind)
+        if not allowed:
+            return self._needs_officer(envelope, target, "contact preference")
+        locale = payload.get("locale") if isinstance(payload.get("locale"), str) \
+            else target.locale
+        if target.channel == "whatsapp" and "whatsapp" in allowed:
+            result = self._whatsapp(envelope, target, text, variables, locale)
+            if result is not None:
+                return result
+        if "sms" in allowed:
+            return self._sms(envelope, target, text)
+        return self._needs_officer(envelope, target, "outside WhatsApp window")
+
+    # ---- channels --------------------------------------------------------------------
+
+    def _whatsapp(self, envelope: Envelope, target: _Target, text: str | None,
+                  variables: dict | None, locale: str) -> SendResult | None:
+        """Send on WhatsApp; None means it cannot go there now (try SMS or the officer)."""
+        to = f"whatsapp:{target.number}"
+        inside = target.last_inbound_at is not None and \
+            utcnow() - target.last_inbound_at < WHATSAPP_WINDOW
+        if inside and text:
+            outcome = self._create(target, to=to, from_=self.config.whatsapp_from,
+                                   body=_body(text))
+            if outcome != OUTSIDE_WINDOW:
+                return outcome
+        template = self.config.whatsapp_templates.get(locale) or \
+            self.config.whatsapp_templates.get(locale.split("-")[0])
+        if template is None:
+            return None
+        outcome = self._create(target, to=to, from_=self.config.whatsapp_from,
+                               content_sid=template,
+                               content_variables=json.dumps(variables or {"1": text}))
+        return None if outcome == OUTSIDE_WINDOW else outcome
+
+    def _sms(self, envelope: Envelope, target: _Target, text: str | None) -> SendResult:
+        if not self.config.sms_from:
+            return self._needs_officer(envelope, target, "SMS not configured")
+        if not text or len(_body(text)) > MAX_BODY:
+            return self._needs_officer(envelope, target, "not sendable by SMS")
+        sms = target
+        if target.channel != "sms":
+            sms = self._sms_target(target)
+            if sms.opted_out:
+                return SendResult.failed("opted out of SMS")
+        outcome = self._create(sms, to=target.number, from_=self.config.sms_from,
+                               body=_body(text))
+        return SendResult.failed(f"twilio error {OUTSIDE_WINDOW}") \
+            if outcome == OUTSIDE_WINDOW else outcome
+
+    def _create(self, target: _Target, **params: Any) -> SendResult | int:
+        """Create one Twilio message; return the result, or OUTSIDE_WINDOW for 63016."""
+        try:
+            self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            if exc.code == OPTED_OUT:
+                self._mark(target, opted_out=True)
+                return SendResult.failed(f"twilio error {OPTED_OUT}: opted out")
+            if exc.status == 429 or exc.status >= 500:
+                return SendResult.retry(f"twilio http {exc.status}")
+            if exc.code == OUTSIDE_WINDOW:
+                return OUTSIDE_WINDOW
+            if exc.code in UNREACHABLE:
+                self._mark(target, unreachable=True)
+            return SendResult.failed(f"twilio error {exc.code or exc.status}")
+        except (OSError, TwilioException) as exc:  # requests' errors are OSErrors
+            return SendResult.retry(type(exc).__name__)
+        return SendResult.sent()
+
+    # ---- the database ----------------------------------------------------------------
+
+    def _target(self, envelope: Envelope) -> _Target | None:
+        s = self.services
+        if envelope.conversation_id is None:
+            return None
+        with s.db.read() as session:
+            conv = session.get(Conversation, envelope.conversation_id)
+            if conv is None or conv.channel != envelope.channel or conv.sender_enc is None:
+                return None
+            case_id = envelope.case_id or conv.case_id
+            case = session.get(Case, case_id) if case_id else None
+            return _Target(
+                conversation_id=conv.id, channel=conv.channel,
+                number=s.vault.open_text(conv.sender_enc) or "", locale=conv.locale or "en",
+                opted_out=bool(conv.opted_out), last_inbound_at=conv.last_inbound_at,
+                case_id=case.id if case else None,
+                contact_method=(case.answers or {}).get("contact_method") if case else None,
+                anonymous=bool(case.anonymous) if case else False,
+            )
+
+    def _sms_target(self, target: _Target) -> _Target:
+        """Return the same number's SMS conversation (created if new), for its opt-out."""
+        with self.services.db.write() as session:
+            conv = self.services.conversations.locked(session, "sms", target.number)
+            return _Target(conv.id, "sms", target.number, conv.locale or target.locale,
+                           bool(conv.opted_out), conv.last_inbound_at, target.case_id,
+                           target.contact_method, target.anonymous)
+
+    def _mark(self, target: _Target, opted_out: bool = False,
+              unreachable: bool = False) -> None:
+        with self.services.db.write() as session:
+            conv = session.get(Conversation, target.conversation_id, with_for_update=True)
+            if conv is None:
+                return
+            if opted_out:
+                conv.opted_out = True
+            if unreachable:
+                conv.unreachable = True
+            case = session.get(Case, target.case_id) if target.case_id else None
+            if case is not None and case.status != "closed":
+                kind = "resident_opted_out" if opted_out else "resident_unreachable"
+                self.services.store.record(session, case, kind, "reportbot",
+                                           channel=target.channel)
+
+    def _needs_officer(self, envelope: Envelope, target: _Target, reason: str) -> SendResult:
+        """Leave the message for the officer to deliver another way, and say so on the case."""
+        if target.case_id is not None:
+            with self.services.db.write() as session:
+                case = session.get(Case, target.case_id)
+                if case is not None:
+                    self.services.store.record(session, case, "message_needs_officer",
+                                               "reportbot", outbox_id=envelope.id,
+                                               channel=envelope.channel, reason=reason)
+        return SendResult.failed(f"needs officer: {reason}")
+
+
+def _allowed_channels(target: _Target, kind: str) -> set[str]:
+    """Return the channels the resident's contact answers allow a proactive message on."""
+    if target.case_id is None:
+        return {target.channel}  # no report yet: e.g. a deferred acknowledgement
+    if target.anonymous or target.contact_method is None:
+        # They asked us not to contact them; only the acknowledgement of their own report.
+        return {target.channel} if kind == "acknowledgement" else set()
+    if target.contact_method == "this_chat":
+        return {target.channel}
+    if target.contact_method == "sms":
+        return {"sms"}
+    return set()
+
+
+def _body(text: str) -> str:
+    return gsm_fold(text.strip())
+

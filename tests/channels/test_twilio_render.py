@@ -1,0 +1,102 @@
+"""SMS rendering: GSM-7 and UCS-2 segment counts, look-alike folding, packing, and the
+segment count of every prompt of the report flow and of the acknowledgement.
+
+Run with ``pytest -s tests/channels/test_twilio_render.py`` to see the table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from channels.twilio import SMS
+from channels.twilio_render import gsm_fold, pack, render_replies, segments
+from flows.engine import ConversationState, TurnContext
+from flows.messages import Choice, Outbound
+from tests.helpers import VICTIM_REPORT, Resident
+
+
+@pytest.mark.parametrize("text, encoding, units, count", [
+    ("", "GSM-7", 0, 0),
+    ("a" * 160, "GSM-7", 160, 1),
+    ("a" * 161, "GSM-7", 161, 2),
+    ("a" * 306, "GSM-7", 306, 2),
+    ("a" * 307, "GSM-7", 307, 3),
+    ("€" * 80, "GSM-7", 160, 1),  # extension characters cost two septets
+    ("a" * 152 + "€", "GSM-7", 154, 1),
+    ("a" * 152 + "€" + "a" * 152, "GSM-7", 306, 3),  # the escape pair is never split
+    ("ł" * 70, "UCS-2", 70, 1),
+    ("ł" * 71, "UCS-2", 71, 2),
+    ("a" * 133 + "ł", "UCS-2", 134, 2),
+    ("a" * 134 + "ł", "UCS-2", 135, 3),
+    ("🙂" * 35, "UCS-2", 70, 1),  # outside the BMP: two UTF-16 units each
+    ("🙂" * 36, "UCS-2", 72, 2),
+    ("Zażółć", "UCS-2", 6, 1),
+    ("Ça va? Où? àèéìòù ÄÖÜ ß", "GSM-7", 23, 1),
+    ("ça va", "UCS-2", 5, 1),  # lower-case ç is not in GSM-7, only Ç
+])
+def test_segment_counts(text, encoding, units, count):
+    result = segments(text)
+    assert (result.encoding, result.units, result.count) == (encoding, units, count)
+
+
+def test_look_alikes_are_used_only_when_they_make_the_text_gsm7():
+    assert gsm_fold("• Yes – I’m “sure”…") == "- Yes - I'm \"sure\"..."
+    assert gsm_fold("• Tak – łatwo") == "• Tak – łatwo"  # ł stays UCS-2 anyway
+    assert gsm_fold("Ref \u2068AB12\u2069") == "Ref AB12"
+
+
+def test_packing_keeps_order_and_never_costs_a_segment():
+    assert pack(["one", "two", "", "three"]) == ["one\n\ntwo\n\nthree"]
+    long_gsm = "a" * 150
+    assert pack([long_gsm, "b" * 150]) == [f"{long_gsm}\n\n{'b' * 150}"]
+    assert pack(["ł" * 60, "a" * 150]) == ["ł" * 60, "a" * 150]  # joined would be UCS-2
+    assert all(len(p) <= 1600 for p in pack(["x" * 1000, "y" * 1000]))
+
+
+def test_choices_are_numbered_and_multi_select_explained(services):
+    question = Outbound(text="Which?", choices=(Choice("a", "Alpha"), Choice("b", "Beta")),
+                        multiple=True, input="choice")
+    [body] = render_replies((question,), SMS, services.catalogs)
+    assert body.startswith("Which?\n") and "\n1. Alpha\n2. Beta" in body and "1 3" in body
+
+
+def _ctx(services) -> TurnContext:
+    return TurnContext(translate=services.catalogs, languages=services.catalogs.languages,
+                       now=datetime(2026, 11, 23, 21, 0, tzinfo=UTC), channel="sms",
+                       org=services.org, ports=None, can_reply_later=True)
+
+
+def test_segment_count_of_every_prompt_and_the_acknowledgement(services):
+    flow = services.flow
+    rows: list[tuple[str, str]] = []
+    for locale in services.catalogs.codes:
+        ctx = _ctx(services)
+        rows.append(("greeting+first", render_replies(flow.start(ctx, locale).replies, SMS,
+                                                      services.catalogs)[0]))
+        for step in flow.steps:
+            state = ConversationState(locale=locale)
+            [body] = render_replies((flow.ask(step, state, ctx),), SMS, services.catalogs)
+            rows.append((f"{locale}:{step.id}", body))
+    resident = Resident(services, channel="sms", sender="+447700900123")
+    for message, _ in VICTIM_REPORT:
+        before = resident.asked
+        resident.says(message if isinstance(message, str) else message[0])
+        if before == "review" or resident.asked == "review":
+            for i, body in enumerate(render_replies(resident.replies, SMS, services.catalogs)):
+                rows.append((f"{'review' if resident.asked == 'review' else 'ack'}#{i + 1}",
+                             body))
+    print(f"\n{'message':34} {'encoding':8} {'chars':>5} {'units':>5} {'segments':>8}")
+    for name, body in rows:
+        seg = segments(body)
+        print(f"{name:34} {seg.encoding:8} {len(body):5} {seg.units:5} {seg.count:8}")
+        assert 0 < len(body) <= 1600
+    english = [(n, b) for n, b in rows if not n.startswith(("review", "ack")) or True]
+    # Every English prompt is plain GSM-7: nothing in our own wording forces UCS-2.
+    assert all(segments(b).encoding == "GSM-7" for n, b in english
+               if n.startswith("en:") or n == "greeting+first"), \
+        [n for n, b in english if segments(b).encoding != "GSM-7"]
+    acks = [b for n, b in rows if n.startswith("ack")]
+    assert acks and sum(segments(b).count for b in acks) <= 10
+    assert max(segments(b).count for n, b in rows if n.startswith("en:")) <= 3
