@@ -1,0 +1,106 @@
+"""Every role against every console route; session fixation; hostile resident text."""
+
+from __future__ import annotations
+
+import pytest
+from markupsafe import escape
+
+from tests.console.conftest import ROLES, csrf_from, login, report
+
+CASEWORK = {"duty1", "duty2", "cm", "boss"}
+GETS = {
+    "/console/queue": CASEWORK,
+    "/console/cases/{ref}": CASEWORK,
+    "/console/reports/new": CASEWORK,
+    "/console/audit": {"boss", "admin"},
+    "/console/reports": {"boss", "analyst"},
+    "/console/reports.csv": {"boss", "analyst"},
+}
+POSTS = {
+    "claim": CASEWORK, "first-contact": CASEWORK, "action-plan": CASEWORK,
+    "note": CASEWORK, "hate-related": CASEWORK, "priority": CASEWORK, "flags": CASEWORK,
+    "message": CASEWORK, "repair": CASEWORK,
+    "assign": {"boss"}, "close": {"cm", "boss"},
+}
+
+
+def _client_for(app, user):
+    client = app.test_client()
+    if user is None:
+        return client, csrf_from(client.get("/console/login").text)
+    landing = login(client, user).headers["Location"]
+    return client, csrf_from(client.get(landing).text)
+
+
+def test_every_role_against_every_route(app, services, staff):
+    ref = report(services)
+    for user in [None, *ROLES]:
+        client, token = _client_for(app, user)
+        for path, allowed in GETS.items():
+            response = client.get(path.format(ref=ref))
+            _check(user, allowed, response, f"GET {path}")
+        for action, allowed in POSTS.items():
+            response = client.post(f"/console/cases/{ref}/{action}",
+                                   data={"csrf_token": token})
+            _check(user, allowed, response, f"POST {action}")
+
+
+def _check(user, allowed, response, what):
+    if user is None:
+        assert response.status_code == 302, what
+        assert "/console/login" in response.headers["Location"], what
+    elif user in allowed:
+        assert response.status_code not in (401, 403), f"{user} refused {what}"
+        if response.status_code in (302, 303):
+            assert "/console/login" not in response.headers["Location"], what
+    else:
+        assert response.status_code == 403, f"{user} allowed {what}: {response.status_code}"
+
+
+def test_post_without_csrf_token_is_refused(app, services, staff):
+    ref = report(services)
+    client, _ = _client_for(app, "boss")
+    assert client.post(f"/console/cases/{ref}/claim").status_code == 400
+
+
+def test_session_is_renewed_at_sign_in(app, services, staff):
+    client = app.test_client()
+    client.get("/console/login")
+    before = client.get_cookie("session")
+    login(client, "duty1")
+    after = client.get_cookie("session")
+    assert after is not None and (before is None or after.value != before.value)
+    # A session cookie captured before sign-in grants nothing afterwards.
+    attacker = app.test_client()
+    if before is not None:
+        attacker.set_cookie("session", before.value)
+    assert attacker.get("/console/queue").status_code == 302
+
+
+HOSTILE = [
+    "<script>alert('x')</script>",
+    "\"><img src=x onerror=alert(1)>",
+    "'; DROP TABLE cases; --",
+    "Robert'); DELETE FROM staff_users WHERE ('1'='1",
+    "{{7*7}} ${7*7} %(org)s",
+    "javascript:alert(1)",
+]
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_hostile_resident_text_is_stored_verbatim_and_shown_inert(app, services, staff,
+                                                                  payload):
+    ref = report(services, narrative=f"It happened again. {payload}")
+    client, _ = _client_for(app, "boss")
+    page = client.get(f"/console/cases/{ref}").text
+    if any(c in payload for c in "<>\"'&"):
+        assert payload not in page  # escaped, so the browser shows it as text
+        assert escape(payload) in page
+    else:
+        assert payload in page  # shown as written, never evaluated
+        assert "It happened again. 49" not in page
+    with services.db.read() as session:
+        case = services.store.get(session, ref)
+        assert payload in services.store.details(case)["narrative"]
+    queue = client.get("/console/queue")
+    assert queue.status_code == 200 and ref in queue.text
