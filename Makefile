@@ -25,6 +25,7 @@ run: install
 ## The whole suite: lint, translations, unit, PostgreSQL (when TEST_DATABASE_URL is set), browser.
 test: install chromium
 	$(BIN)/ruff check .
+	$(BIN)/python -m bot.i18n_check
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -36,9 +36,9 @@ def placeholders(text: str) -> list[str]:
     return sorted(found)
 
 
-def _plural_placeholders(text: str) -> set[str]:
-    # A plural form may leave the number out ("one file"), so compare names, not counts.
-    return {p for p in placeholders(text) if p not in ("%d", "%s")}
+def _is_count(placeholder: str) -> bool:
+    # A plural form may leave its number out (Arabic's zero form, "one file").
+    return placeholder.endswith("d") and placeholder.startswith("%")
 
 
 def check_catalog(po_path: Path, template_ids: set) -> list[str]:
@@ -66,9 +66,11 @@ def check_catalog(po_path: Path, template_ids: set) -> list[str]:
             if len(strings) != want or not all(s.strip() for s in strings):
                 problems.append(f"{where}: {label} needs {want} plural forms, has "
                                 f"{sum(1 for s in strings if s.strip())}")
-            names = _plural_placeholders(message.id[1])
+            source = set(placeholders(message.id[1]))
+            needed = {p for p in source if not _is_count(p)}
             for form in strings:
-                if form and _plural_placeholders(form) != names:
+                used = set(placeholders(form)) if form else set()
+                if form and (not needed <= used or not used <= source):
                     problems.append(f"{where}: placeholders differ in {label}")
             continue
         if not message.string or not message.string.strip():

@@ -259,7 +259,9 @@ def _opt_replies(services: Services, inbound: Inbound, word: str,
     if inbound.channel != "whatsapp":
         return ()
     t = services.catalogs(locale)
-    text = t.gettext(WHATSAPP_OPTED_OUT if word == "out" else WHATSAPP_OPTED_IN)
+    # Chosen first, then translated: a literal inside gettext() would be extracted.
+    message = WHATSAPP_OPTED_OUT if word == "out" else WHATSAPP_OPTED_IN
+    text = t.gettext(message)
     return (Outbound(text=text, lang=locale),)
 
 

@@ -218,8 +218,12 @@ class Flow:
     def _maybe_offer_language(self, turn: Turn, text: str, ctx: TurnContext) -> Turn:
         """Offer the language a resident seems to be writing in, once, without imposing it."""
         state = turn.state
+        # Only while the conversation is in the landlord's default language: once someone
+        # has chosen another language, English names and addresses in their answers must
+        # not pull them back.
+        default = ctx.languages[0].code if ctx.languages else state.locale
         if (ctx.detect is None or state.notes.get("language_offered")
-                or state.phase is not Phase.ACTIVE):
+                or state.phase is not Phase.ACTIVE or state.locale != default):
             return turn
         guess = ctx.detect(text)
         if guess is None or guess == state.locale:

@@ -23,7 +23,7 @@ from channels.telegram_bot import load_config
 from channels.telegram_cli import run_poll
 from tests.channels.fake_telegram import FakeBotApi
 from tests.channels.telegram_support import HEADER, SECRET, TOKEN, TelegramResident
-from tests.conftest import TEST_SECRET, make_settings
+from tests.conftest import TEST_SECRET, english_only_org, make_settings
 from tests.helpers import VICTIM_REPORT
 
 
@@ -40,6 +40,7 @@ def _env(tmp_path: Path, fake: FakeBotApi, database_url: str | None = None) -> d
         "REPORTBOT_DATABASE_URL": database_url
         or f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}",
         "REPORTBOT_SECRET_KEY": TEST_SECRET,
+        "REPORTBOT_ORG_FILE": str(english_only_org(tmp_path)),
         "REPORTBOT_PUBLIC_URL": "https://reports.larkspur.example",
         "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_API_BASE_URL": fake.url,

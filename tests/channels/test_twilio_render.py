@@ -10,10 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.db import upgrade_database
+from bot.services import build_services
+from bot.settings import DEMO_ORG_FILE
 from channels.twilio import SMS
 from channels.twilio_render import gsm_fold, pack, render_replies, segments
 from flows.engine import ConversationState, TurnContext
 from flows.messages import Choice, Outbound
+from tests.conftest import make_settings
 from tests.helpers import VICTIM_REPORT, Resident
 
 
@@ -68,35 +72,62 @@ def _ctx(services) -> TurnContext:
                        org=services.org, ports=None, can_reply_later=True)
 
 
-def test_segment_count_of_every_prompt_and_the_acknowledgement(services):
-    flow = services.flow
-    rows: list[tuple[str, str]] = []
-    for locale in services.catalogs.codes:
-        ctx = _ctx(services)
-        rows.append(("greeting+first", render_replies(flow.start(ctx, locale).replies, SMS,
-                                                      services.catalogs)[0]))
+@pytest.fixture
+def every_language(tmp_path):
+    settings = make_settings(tmp_path, REPORTBOT_ORG_FILE=str(DEMO_ORG_FILE))
+    upgrade_database(settings.database_url)
+    built = build_services(settings)
+    yield built
+    built.db.dispose()
+
+
+def test_segment_count_of_every_prompt_and_the_acknowledgement(services, every_language):
+    """Print a table: one row per prompt, one column per language, SMS segments in each
+    (a * marks UCS-2), then the English review and acknowledgement."""
+    flow = every_language.flow
+    catalogs = every_language.catalogs
+    ctx = _ctx(every_language)
+    table: dict[str, dict[str, str]] = {}
+    for locale in catalogs.codes:
+        table.setdefault("greeting", {})[locale] = render_replies(
+            flow.start(ctx, locale).replies, SMS, catalogs)[0]
         for step in flow.steps:
             state = ConversationState(locale=locale)
-            [body] = render_replies((flow.ask(step, state, ctx),), SMS, services.catalogs)
-            rows.append((f"{locale}:{step.id}", body))
+            [body] = render_replies((flow.ask(step, state, ctx),), SMS, catalogs)
+            table.setdefault(step.id, {})[locale] = body
+    print(f"\n{'prompt':26}" + "".join(f"{code:>5}" for code in catalogs.codes))
+    for name, row in table.items():
+        cells = []
+        for code in catalogs.codes:
+            seg = segments(row[code])
+            cells.append(f"{seg.count}{'*' if seg.encoding == 'UCS-2' else ' '}".rjust(5))
+            assert 0 < len(row[code]) <= 1600
+        print(f"{name:26}" + "".join(cells))
+
     resident = Resident(services, channel="sms", sender="+447700900123")
+    finals: list[tuple[str, str]] = []
     for message, _ in VICTIM_REPORT:
-        before = resident.asked
         resident.says(message if isinstance(message, str) else message[0])
-        if before == "review" or resident.asked == "review":
-            for i, body in enumerate(render_replies(resident.replies, SMS, services.catalogs)):
-                rows.append((f"{'review' if resident.asked == 'review' else 'ack'}#{i + 1}",
-                             body))
-    print(f"\n{'message':34} {'encoding':8} {'chars':>5} {'units':>5} {'segments':>8}")
-    for name, body in rows:
+        if resident.asked == "review" or resident.done:
+            label = "ack" if resident.done else "review"
+            finals += [(f"en {label} #{i + 1}", body) for i, body in enumerate(
+                render_replies(resident.replies, SMS, services.catalogs))]
+    print(f"\n{'message':26} {'encoding':8} {'chars':>5} {'units':>5} {'segments':>8}")
+    for name, body in finals:
         seg = segments(body)
-        print(f"{name:34} {seg.encoding:8} {len(body):5} {seg.units:5} {seg.count:8}")
+        print(f"{name:26} {seg.encoding:8} {len(body):5} {seg.units:5} {seg.count:8}")
         assert 0 < len(body) <= 1600
-    english = [(n, b) for n, b in rows if not n.startswith(("review", "ack")) or True]
-    # Every English prompt is plain GSM-7: nothing in our own wording forces UCS-2.
-    assert all(segments(b).encoding == "GSM-7" for n, b in english
-               if n.startswith("en:") or n == "greeting+first"), \
-        [n for n, b in english if segments(b).encoding != "GSM-7"]
-    acks = [b for n, b in rows if n.startswith("ack")]
-    assert acks and sum(segments(b).count for b in acks) <= 10
-    assert max(segments(b).count for n, b in rows if n.startswith("en:")) <= 3
+
+    # Nothing in our own English wording forces UCS-2, and no question is long.
+    english = {name: segments(row["en"]) for name, row in table.items()}
+    assert all(seg.encoding == "GSM-7" for seg in english.values()), english
+    assert max(seg.count for seg in english.values()) <= 3
+    acks = [segments(b) for n, b in finals if " ack " in n]
+    assert acks and all(a.encoding == "GSM-7" for a in acks)
+    assert sum(a.count for a in acks) <= 10
+    # In every language, every question fits in 3 segments even as UCS-2 (issue 5). The
+    # opening (greeting with the language menu, sent once) is allowed 6.
+    too_long = [(name, code, segments(body).count) for name, row in table.items()
+                for code, body in row.items()
+                if segments(body).count > (6 if name == "greeting" else 3)]
+    assert too_long == []
