@@ -55,8 +55,12 @@ chromium:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+## Figures, not tests: every channel under gunicorn beside a bare Flask baseline, then the
+## queue and case page with up to 1,000,000 cases (PostgreSQL; set TEST_DATABASE_URL).
+BENCH_PG ?= $(or $(TEST_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/test)
 bench: install
-	$(BIN)/python bench/webchat.py
+	$(BIN)/python bench/channels.py --postgres $(BENCH_PG)
+	$(BIN)/python bench/scale.py --postgres $(BENCH_PG)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
