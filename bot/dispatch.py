@@ -80,12 +80,18 @@ class Conversations:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def handle(self, inbound: Inbound) -> TurnResult:
-        """Handle one resident message exactly once and return the replies."""
+    def handle(self, inbound: Inbound, create: bool = True) -> TurnResult | None:
+        """Handle one resident message exactly once and return the replies.
+
+        With `create=False` an unknown sender gets None instead of a new conversation (a
+        web chat token must have been issued by us).
+        """
         s = self.services
         now = inbound.received_at or utcnow()
         with s.db.write() as session:
-            conv = self._lock(session, inbound.channel, inbound.sender, now)
+            conv = self._lock(session, inbound.channel, inbound.sender, now, create)
+            if conv is None:
+                return None
             seen = session.scalar(select(InboundMessage).where(
                 InboundMessage.channel == inbound.channel,
                 InboundMessage.message_key == _key(inbound.message_id),
@@ -117,14 +123,6 @@ class Conversations:
             turn = s.flow.start(ctx, s.catalogs.negotiate(language_hint) or "en")
             self._save(conv, turn, now, inbound=False)
             return TurnResult(turn.replies, False)
-
-    def exists(self, channel: str, sender: str) -> bool:
-        """Return whether `sender` has a conversation on `channel` (e.g. a web chat token)."""
-        index = self.services.vault.index(channel, sender)
-        with self.services.db.read() as session:
-            return session.scalar(select(Conversation.id).where(
-                Conversation.channel == channel, Conversation.sender_index == index,
-            )) is not None
 
     # ---- pieces ----------------------------------------------------------------------
 
@@ -199,13 +197,23 @@ class Conversations:
         """Return the sender's conversation, created if new, locked for this transaction."""
         return self._lock(session, channel, sender, now or utcnow())
 
-    def _lock(self, session: Session, channel: str, sender: str,
-              now: datetime) -> Conversation:
+    def _lock(self, session: Session, channel: str, sender: str, now: datetime,
+              create: bool = True) -> Conversation | None:
         """Return the sender's conversation on `channel`, created if new, locked for us."""
         vault = self.services.vault
         index = vault.index(channel, sender)
+        query = (
+            select(Conversation)
+            .where(Conversation.channel == channel, Conversation.sender_index == index)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found = session.scalars(query).one_or_none()
+        if found is not None or not create:
+            return found
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # Two first messages may race; the unique index lets exactly one insert win.
         session.execute(
             insert(Conversation)
             .values(channel=channel, sender_index=index, sender_enc=vault.seal(sender),
@@ -213,12 +221,7 @@ class Conversations:
                     opted_out=False, unreachable=False)
             .on_conflict_do_nothing(index_elements=["channel", "sender_index"])
         )
-        return session.scalars(
-            select(Conversation)
-            .where(Conversation.channel == channel, Conversation.sender_index == index)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
+        return session.scalars(query).one()
 
     def _keep_media(self, session: Session, conv: Conversation, media: tuple[Media, ...],
                     now: datetime) -> None:

@@ -78,14 +78,16 @@ def open_session():
 @bp.post("/api/chat/sessions/<token>/messages")
 def post_message(token: str):
     """Hand the resident's message to the conversation and return the replies."""
-    s = _services()
-    if not _TOKEN.match(token) or not s.conversations.exists(LIMITS.name, token):
-        return _error(404, "unknown_session", gettext("This conversation has ended or does "
-                                                      "not exist. Please start a new report."))
+    gone = gettext("This conversation has ended or does not exist. Please start a new "
+                   "report.")
+    if not _TOKEN.match(token):
+        return _error(404, "unknown_session", gone)
     inbound = _parse(request.get_json(silent=True), token)
     if isinstance(inbound, tuple):
         return _error(400, "bad_request", *inbound[:1], **inbound[1])
-    result = s.conversations.handle(inbound)
+    result = _services().conversations.handle(inbound, create=False)
+    if result is None:
+        return _error(404, "unknown_session", gone)
     return jsonify({"messages": [m.as_json() for m in result.replies], "done": result.done})
 
 
