@@ -10,6 +10,7 @@ retry replays it from the start.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot import notify
 from bot.intake import draft_from
 from bot.models import Conversation, Evidence, InboundMessage, utcnow
 from bot.services import Services
@@ -35,6 +37,11 @@ class TurnResult:
     replies: tuple[Outbound, ...]
     done: bool
     duplicate: bool = False
+    refused: bool = False
+
+
+# Decides, inside a turn, whether a message is handled; returns replies to refuse it.
+Admit = Callable[[Session, Conversation, datetime], "tuple[Outbound, ...] | None"]
 
 
 class _StorePorts:
@@ -64,8 +71,6 @@ class _StorePorts:
         )
         store.record(self.session, case, "acknowledged", "reportbot",
                      channel=self.conversation.channel)
-        from bot.console import notify  # late: the console imports this module
-
         notify.case_created(self.session, self.services, case)
         return Receipt(
             reference=case.reference, received_at=case.received_at,
@@ -80,11 +85,14 @@ class Conversations:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def handle(self, inbound: Inbound, create: bool = True) -> TurnResult | None:
+    def handle(self, inbound: Inbound, create: bool = True,
+               admit: Admit | None = None) -> TurnResult | None:
         """Handle one resident message exactly once and return the replies.
 
         With `create=False` an unknown sender gets None instead of a new conversation (a
-        web chat token must have been issued by us).
+        web chat token must have been issued by us). `admit`, if given, runs inside the
+        turn after the duplicate check (so a retried delivery is never counted against
+        the sender) and may refuse the message with its own replies, e.g. a rate limit.
         """
         s = self.services
         now = inbound.received_at or utcnow()
@@ -101,6 +109,9 @@ class Conversations:
                     seen.replies_enc))
                 return TurnResult(replies, conv.phase == Phase.SUBMITTED.value,
                                   duplicate=True)
+            refusal = admit(session, conv, now) if admit is not None else None
+            if refusal is not None:
+                return TurnResult(refusal, False, refused=True)
             ctx = self._context(session, conv, now)
             self._keep_media(session, conv, inbound.media, now)
             turn = self._turn(conv, inbound, ctx, now)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
-from bot.models import Conversation, InboundMessage, SenderRate, utcnow
+from bot.models import Conversation, SenderRate, utcnow
 
 KEEP = timedelta(hours=1)
 
@@ -27,40 +28,35 @@ class Verdict:
     locale: str = "en"
 
 
-def check(services, channel: str, sender: str, message_id: str, limit: int,
+def count(session: Session, conversation: Conversation, limit: int,
           now: datetime | None = None) -> Verdict:
-    """Count one message from `sender` and say whether it is within `limit` per minute."""
-    s = services
+    """Count one message of `conversation`'s sender and say whether it is within `limit`.
+
+    Runs inside the conversation's turn, after the duplicate check, so a retried delivery
+    of a handled message is never counted.
+    """
     now = now or utcnow()
     window = now.replace(second=0, microsecond=0)
-    index = s.vault.index(channel, sender)
-    with s.db.write() as session:
-        # A retried delivery of a handled message is answered from the record, not counted.
-        if session.scalar(select(InboundMessage.id).where(
-                InboundMessage.channel == channel,
-                InboundMessage.message_key == message_id)) is not None:
-            return Verdict(True)
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = SenderRate.__table__
-        count = session.execute(
-            insert(SenderRate)
-            .values(channel=channel, sender_index=index, window_start=window, count=1,
-                    notified=False)
-            .on_conflict_do_update(index_elements=["channel", "sender_index", "window_start"],
-                                   set_={"count": table.c.count + 1})
-            .returning(table.c.count)
-        ).scalar_one()
-        if count == 1:
-            session.execute(delete(SenderRate).where(SenderRate.window_start < window - KEEP))
-        if count <= limit:
-            return Verdict(True)
-        notify = session.execute(
-            update(SenderRate)
-            .where(SenderRate.channel == channel, SenderRate.sender_index == index,
-                   SenderRate.window_start == window, SenderRate.notified.is_(False))
-            .values(notified=True)
-        ).rowcount == 1
-        locale = session.scalar(select(Conversation.locale).where(
-            Conversation.channel == channel, Conversation.sender_index == index)) or "en"
-        return Verdict(False, notify, locale)
+    channel, index = conversation.channel, conversation.sender_index
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = SenderRate.__table__
+    seen = session.execute(
+        insert(SenderRate)
+        .values(channel=channel, sender_index=index, window_start=window, count=1,
+                notified=False)
+        .on_conflict_do_update(index_elements=["channel", "sender_index", "window_start"],
+                               set_={"count": table.c.count + 1})
+        .returning(table.c.count)
+    ).scalar_one()
+    if seen == 1:
+        session.execute(delete(SenderRate).where(SenderRate.window_start < window - KEEP))
+    if seen <= limit:
+        return Verdict(True)
+    notify = session.execute(
+        update(SenderRate)
+        .where(SenderRate.channel == channel, SenderRate.sender_index == index,
+               SenderRate.window_start == window, SenderRate.notified.is_(False))
+        .values(notified=True)
+    ).rowcount == 1
+    return Verdict(False, notify, conversation.locale or "en")

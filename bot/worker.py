@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import Callable
 
+from bot import notify
 from bot.outbox import Outbox, Sender
 from bot.services import Services
 
@@ -16,7 +17,7 @@ log = logging.getLogger("reportbot.worker")
 # Each channel module that can send outside a reply offers `outbox_sender(services)`,
 # returning (channel name, sender), a list of such pairs (one module serving several
 # channels, like Twilio's SMS and WhatsApp), or None when the channel is not configured.
-SENDER_MODULES: tuple[str, ...] = ("bot.console.notify", "channels.telegram_send",
+SENDER_MODULES: tuple[str, ...] = ("bot.notify", "channels.telegram_send",
                                    "channels.twilio_outbound")
 
 # Each channel module whose residents send files by link offers
@@ -40,8 +41,6 @@ def build_outbox(services: Services) -> Outbox:
 def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
         stop_after: float | None = None, escalate_every: float = 60.0) -> None:
     """Deliver due messages every `interval` seconds until SIGTERM/SIGINT."""
-    from bot.console import notify
-
     outbox = build_outbox(services)
     log.info("worker started; channels: %s", ", ".join(sorted(outbox.senders)) or "none")
     stopping = False

@@ -243,14 +243,17 @@ def respond(services: Services, config: TwilioConfig, inbound: Inbound) -> list[
             return _render(services, inbound.channel, replies)
     if word == "help":
         inbound = replace(inbound, command="help")
-    verdict = ratelimit.check(services, inbound.channel, inbound.sender, inbound.message_id,
-                              config.rate_limit)
-    if not verdict.allowed:
+
+    def admit(session, conversation, now) -> tuple[Outbound, ...] | None:
+        verdict = ratelimit.count(session, conversation, config.rate_limit, now)
+        if verdict.allowed:
+            return None
         if not verdict.notify:
-            return []
+            return ()
         notice = services.catalogs(verdict.locale).gettext(SLOW_DOWN)
-        return _render(services, inbound.channel, (Outbound(text=notice, lang=verdict.locale),))
-    result = services.conversations.handle(inbound)
+        return (Outbound(text=notice, lang=verdict.locale),)
+
+    result = services.conversations.handle(inbound, admit=admit)
     return _render(services, inbound.channel, result.replies)
 
 

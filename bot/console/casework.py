@@ -13,7 +13,8 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.console import audit, notify
+from bot import notify
+from bot.console import audit
 from bot.models import Case, CaseNote, Conversation, StaffUser, utcnow
 from flows.engine import Kind
 from flows.report import REPORT_STEPS

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from bot.console import audit, notify
+from bot import notify
+from bot.console import audit
 from bot.console.forms import StaffReportForm
 from bot.console.web import CASEWORK, bp, roles_required, services
 from bot.intake import CaseDraft

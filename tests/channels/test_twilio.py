@@ -303,14 +303,17 @@ def test_a_burst_gets_one_notice_and_does_not_advance(tw, tw_client):
 
 def test_counts_are_per_minute_and_kept_in_the_database(tw):
     t0 = datetime(2026, 11, 23, 21, 0, 5, tzinfo=UTC)
-    verdicts = [ratelimit.check(tw, "sms", SAM, f"m{i}", 2, now=t0 + timedelta(seconds=i))
-                for i in range(4)]
+
+    def count(at):
+        with tw.db.write() as session:
+            conversation = tw.conversations.locked(session, "sms", SAM, at)
+            return ratelimit.count(session, conversation, 2, now=at)
+
+    verdicts = [count(t0 + timedelta(seconds=i)) for i in range(4)]
     assert [v.allowed for v in verdicts] == [True, True, False, False]
     assert [v.notify for v in verdicts] == [False, False, True, False]
-    later = ratelimit.check(tw, "sms", SAM, "m9", 2, now=t0 + timedelta(minutes=1))
-    assert later.allowed
-    much_later = ratelimit.check(tw, "sms", SAM, "m10", 2, now=t0 + timedelta(hours=2))
-    assert much_later.allowed
+    assert count(t0 + timedelta(minutes=1)).allowed
+    assert count(t0 + timedelta(hours=2)).allowed
     with tw.db.read() as session:
         assert session.scalar(select(func.count()).select_from(SenderRate)) == 1
 

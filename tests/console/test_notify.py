@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot import worker
-from bot.console import notify
+from bot import notify, worker
 from bot.models import Case, Conversation, OutboxMessage, utcnow
 from bot.outbox import LEASE
 from tests.console.conftest import NARRATIVE, login, post_form, report
