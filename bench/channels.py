@@ -28,7 +28,6 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.harness import BIN, Figures, drive, free_port, start, timed  # noqa: E402
 from bench.webchat import SECRET, _fresh_pg_schema, bare_baseline  # noqa: E402
-from tests.channels.fake_telegram import FakeBotApi  # noqa: E402
 from tests.conftest import english_only_org  # noqa: E402
 from tests.helpers import VICTIM_REPORT  # noqa: E402
 
@@ -88,7 +87,21 @@ DRIVERS = {"web chat": _webchat_report, "SMS (signed Twilio)": _sms_report,
            "Telegram (updates)": _telegram_report}
 
 
-def serve(database_url: str, instance: Path, workers: int, fake: FakeBotApi):
+class _FakeTelegram:
+    """The fake Bot API in a separate process (see bench/fake_telegram_server.py)."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("fake_telegram_server.py")),
+             TG_TOKEN], stdout=subprocess.PIPE, text=True)
+        self.url = self.proc.stdout.readline().strip()
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def serve(database_url: str, instance: Path, workers: int, fake: _FakeTelegram):
     """Start reportbot with every channel configured; return the server."""
     port = free_port()
     env = {"REPORTBOT_DATABASE_URL": database_url, "REPORTBOT_SECRET_KEY": SECRET,
@@ -144,7 +157,7 @@ def main() -> None:
     bare, bare_mem = bare_baseline(args.clients, args.reports * turns, args.workers)
     print(bare.line("bare Flask endpoint (baseline)") + f"  peak worker {bare_mem:.0f} MB")
     engines = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
-    fake = FakeBotApi(TG_TOKEN).start()
+    fake = _FakeTelegram()
     try:
         for engine, url in engines:
             with tempfile.TemporaryDirectory() as tmp:

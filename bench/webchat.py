@@ -30,8 +30,10 @@ SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 def bare_baseline(clients: int, requests_each: int, workers: int) -> tuple[Figures, float]:
     """Serve bench.bare_app with gunicorn and hammer it; return figures and peak memory."""
     port = free_port()
-    server = start([str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                    "bench.bare_app:app"], {}, port, ready_path="/bare", ready_method="POST")
+    # The same server stack as `reportbot serve`: gthread workers with 4 threads each.
+    server = start([str(BIN / "gunicorn"), "-w", str(workers), "--threads", "4",
+                    "-k", "gthread", "-b", f"127.0.0.1:{port}", "bench.bare_app:app"], {},
+                   port, ready_path="/bare", ready_method="POST")
 
     def work(client, figures):
         for _ in range(requests_each):

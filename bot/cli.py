@@ -53,7 +53,9 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--threads", default=4, show_default=True, type=int,
+              help="Threads per worker (1 for gunicorn's sync workers).")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web chat, webhooks, API and console with gunicorn."""
     from bot.app import create_app
     from bot.serving import Server
@@ -65,7 +67,7 @@ def serve(host: str, port: int, workers: int) -> None:
     services.db.dispose()  # each worker opens its own connections after the fork
 
     click.echo(f"reportbot serving {services.org.name} on http://{host}:{port}/chat")
-    Server(flask_app, f"{host}:{port}", workers).run()
+    Server(flask_app, f"{host}:{port}", workers, threads).run()
 
 
 @main.group()

@@ -42,6 +42,8 @@ class TurnResult:
 
 # Decides, inside a turn, whether a message is handled; returns replies to refuse it.
 Admit = Callable[[Session, Conversation, datetime], "tuple[Outbound, ...] | None"]
+# Runs inside a new turn's transaction with its result, e.g. to queue outbound messages.
+Then = Callable[[Session, Conversation, TurnResult], None]
 
 
 class _StorePorts:
@@ -85,14 +87,16 @@ class Conversations:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def handle(self, inbound: Inbound, create: bool = True,
-               admit: Admit | None = None) -> TurnResult | None:
+    def handle(self, inbound: Inbound, create: bool = True, admit: Admit | None = None,
+               then: Then | None = None) -> TurnResult | None:
         """Handle one resident message exactly once and return the replies.
 
         With `create=False` an unknown sender gets None instead of a new conversation (a
         web chat token must have been issued by us). `admit`, if given, runs inside the
         turn after the duplicate check (so a retried delivery is never counted against
         the sender) and may refuse the message with its own replies, e.g. a rate limit.
+        `then`, if given, runs inside the same transaction after a new turn, so a channel
+        can queue its outbound messages atomically with the turn that produced them.
         """
         s = self.services
         now = inbound.received_at or utcnow()
@@ -121,7 +125,10 @@ class Conversations:
                 conversation_id=conv.id, received_at=now,
                 replies_enc=s.vault.seal_json([r.as_json() for r in turn.replies]),
             ))
-            return TurnResult(turn.replies, turn.state.phase is Phase.SUBMITTED)
+            result = TurnResult(turn.replies, turn.state.phase is Phase.SUBMITTED)
+            if then is not None:
+                then(session, conv, result)
+            return result
 
     def open(self, channel: str, sender: str, language_hint: str | None = None,
              now: datetime | None = None) -> TurnResult:

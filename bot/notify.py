@@ -50,7 +50,7 @@ def _queue(session: Session, services, case: Case, key: str, to: list[str], subj
         return False
     return enqueue(session, services.vault, kind=key, channel=CHANNEL,
                    payload={"to": to, "subject": subject, "body": body},
-                   dedupe_key=dedupe_key, case_id=case.id)
+                   dedupe_key=dedupe_key, case_id=case.id) is not None
 
 
 def case_created(session: Session, services, case: Case) -> bool:

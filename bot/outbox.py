@@ -33,11 +33,20 @@ LEASE = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class SendResult:
-    """How one delivery attempt went."""
+    """How one delivery attempt went.
+
+    `record`, if given, runs in the same transaction that records the outcome (a sender's
+    own bookkeeping, e.g. which parts of a long message went), so the two never disagree.
+    """
 
     status: str  # "sent", "retry" or "failed"
     error: str | None = None
     retry_after: float | None = None
+    record: Callable[[Session], None] | None = None
+
+    def with_record(self, record: Callable[[Session], None]) -> SendResult:
+        """Return this result carrying `record`."""
+        return SendResult(self.status, self.error, self.retry_after, record)
 
     @classmethod
     def sent(cls) -> SendResult:
@@ -73,20 +82,26 @@ Sender = Callable[[Envelope], SendResult]
 
 def enqueue(session: Session, vault, *, kind: str, channel: str, payload: Mapping[str, Any],
             dedupe_key: str, conversation_id: int | None = None, case_id: int | None = None,
-            not_before: datetime | None = None) -> bool:
-    """Add a message to the outbox once; returns False if `dedupe_key` was already queued."""
+            not_before: datetime | None = None, claim: bool = False) -> int | None:
+    """Add a message to the outbox once; return its id, or None if already queued.
+
+    With `claim=True` the row is born leased to the calling process, which will try to
+    send it right after its transaction commits (`Outbox.deliver_claimed`); if it dies
+    first, the lease runs out and the worker sends it.
+    """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    result = session.execute(
+    return session.execute(
         insert(OutboxMessage).values(
             dedupe_key=dedupe_key, kind=kind, channel=channel,
             conversation_id=conversation_id, case_id=case_id,
-            payload_enc=vault.seal_json(dict(payload)), status="pending", attempts=0,
-            next_attempt_at=not_before or now, created_at=now,
+            payload_enc=vault.seal_json(dict(payload)), status="pending",
+            attempts=1 if claim else 0, next_attempt_at=not_before or now, created_at=now,
+            claimed_until=now + LEASE if claim else None,
         ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    return bool(result.rowcount)
+        .returning(OutboxMessage.id)
+    ).scalar_one_or_none()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -147,6 +162,13 @@ class Outbox:
         self._record(envelope, result)
         return result
 
+    def deliver_claimed(self, message_id: int, kind: str, channel: str,
+                        payload: Mapping[str, Any], conversation_id: int | None = None,
+                        case_id: int | None = None) -> SendResult:
+        """Send a row this process enqueued with `claim=True`, without claiming it again."""
+        return self.deliver(Envelope(message_id, kind, channel, conversation_id, case_id,
+                                     payload, attempts=1))
+
     def _record(self, envelope: Envelope, result: SendResult) -> None:
         now = utcnow()
         values: dict[str, Any] = {"claimed_until": None, "last_error": result.error}
@@ -161,6 +183,8 @@ class Outbox:
                 backoff(envelope.attempts)
             values.update(next_attempt_at=now + wait)
         with self.services.db.write() as session:
+            if result.record is not None:
+                result.record(session)
             session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
                             .values(**values))
 

@@ -30,15 +30,20 @@ class RedactingLogger(Logger):
 class Server(BaseApplication):
     """Run a ready-made WSGI app under gunicorn with our settings."""
 
-    def __init__(self, app, bind: str, workers: int) -> None:
+    def __init__(self, app, bind: str, workers: int, threads: int = 1) -> None:
         self.app = app
         self.bind = bind
         self.workers = workers
+        self.threads = threads
         super().__init__()
 
     def load_config(self) -> None:
         self.cfg.set("bind", self.bind)
         self.cfg.set("workers", self.workers)
+        # Threads overlap the waits on the database (a PostgreSQL commit waits for the
+        # disk); all conversation state is in the database, so threads share nothing else.
+        self.cfg.set("threads", self.threads)
+        self.cfg.set("worker_class", "gthread" if self.threads > 1 else "sync")
         self.cfg.set("timeout", 30)
         self.cfg.set("accesslog", "-")
         self.cfg.set("logger_class", RedactingLogger)

@@ -27,12 +27,12 @@ import logging
 from sqlalchemy import select, update
 
 from bot.models import Conversation, InboundMessage, OutboxMessage, TelegramChat, utcnow
-from bot.outbox import enqueue
+from bot.outbox import Outbox, enqueue
 from channels import telegram_parse as tp
 from channels.telegram_bot import TelegramConfig, TelegramError, call, markup
 from channels.telegram_media import fetch_pending_media
 from channels.telegram_render import render_all, with_ticks
-from channels.telegram_send import CHANNEL, deliver_now
+from channels.telegram_send import CHANNEL, TelegramSender, deliver_now
 from flows.engine import Kind
 from flows.messages import Inbound, Outbound
 
@@ -85,21 +85,37 @@ def _message(services, config: TelegramConfig, parsed: tp.Parsed,
         language_hint=hint, command=command,
     )
     before = _asked(services, conv)
-    result = services.conversations.handle(inbound)
-    replies = list(result.replies)
-    if conv is None and not result.duplicate:
-        replies = _confirm_language(services, replies)
-    after = next((r.question for r in reversed(replies) if r.question), None)
     from_text = parsed.kind in (tp.MESSAGE, tp.EDITED)
+    key = _key(config, parsed.update_id)
+    queued: list[tuple[int, dict, int]] = []
 
-    def bookkeeping(chat: TelegramChat) -> None:
-        chat.last_message_id = parsed.message_id if from_text else None
-        chat.last_unanswered = from_text and before is not None and before == after
+    def then(session, conversation, result) -> None:
+        # Inside the turn's transaction: the replies are queued (born leased to this
+        # process) and the chat's bookkeeping updated atomically with the turn itself.
+        replies = list(result.replies)
+        if conv is None:
+            replies = _confirm_language(services, replies)
+        after = next((r.question for r in reversed(replies) if r.question), None)
 
-    _send(services, config, parsed.chat_id, render_all(replies, _translator(services,
-                                                                            replies)),
-          _key(config, parsed.update_id), bookkeeping=None if result.duplicate else
-          bookkeeping, inbound=True)
+        def bookkeeping(chat: TelegramChat) -> None:
+            chat.last_message_id = parsed.message_id if from_text else None
+            chat.last_unanswered = from_text and before is not None and before == after
+
+        payload = {"chat_id": parsed.chat_id,
+                   "messages": render_all(replies, _translator(services, replies))}
+        row = _queue(session, services, parsed.chat_id, payload, key, conversation.id,
+                     bookkeeping)
+        if row is not None:
+            queued.append((row, payload, conversation.id))
+
+    result = services.conversations.handle(inbound, then=then)
+    if queued:
+        _deliver(services, config, *queued[0])
+    elif result.duplicate:
+        # A redelivery: queue (a no-op) and send whatever the first delivery left unsent.
+        replies = list(result.replies)
+        _send(services, config, parsed.chat_id, render_all(replies, _translator(
+            services, replies)), key, inbound=True)
     if parsed.media:
         _fetch_media(services, parsed.chat_id)
 
@@ -268,29 +284,50 @@ def _confirm_language(services, replies: list[Outbound]) -> list[Outbound]:
     return [replies[0], note, *replies[1:]]
 
 
+def _queue(session, services, chat_id: str, payload: dict, key: str,
+           conversation_id: int | None, bookkeeping=None) -> int | None:
+    """Queue a reply once, leased to this process; update the chat's bookkeeping."""
+    row = None
+    if payload["messages"]:
+        row = enqueue(session, services.vault, kind="reply", channel=CHANNEL,
+                      payload=payload, dedupe_key=key, conversation_id=conversation_id,
+                      claim=True)
+    if bookkeeping is not None:
+        index = services.vault.index(CHANNEL, chat_id)
+        chat = session.get(TelegramChat, index, with_for_update=True)
+        if chat is None:
+            chat = TelegramChat(chat_index=index, last_unanswered=False)
+            session.add(chat)
+        bookkeeping(chat)
+        chat.updated_at = utcnow()
+    return row
+
+
 def _send(services, config: TelegramConfig, chat_id: str, messages: list[dict], key: str,
-          conversation_id: int | None = None, bookkeeping=None, inbound: bool = False) -> None:
+          conversation_id: int | None = None, inbound: bool = False) -> None:
     """Queue the messages under `key` (once) and try to deliver them now."""
     index = services.vault.index(CHANNEL, chat_id)
     with services.db.write() as session:
         if inbound:
             conversation_id = session.scalar(select(Conversation.id).where(
                 Conversation.channel == CHANNEL, Conversation.sender_index == index))
-        if messages:
-            enqueue(session, services.vault, kind="reply", channel=CHANNEL,
-                    payload={"chat_id": chat_id, "messages": messages}, dedupe_key=key,
-                    conversation_id=conversation_id)
-        if bookkeeping is not None:
-            chat = session.get(TelegramChat, index, with_for_update=True)
-            if chat is None:
-                chat = TelegramChat(chat_index=index, last_unanswered=False)
-                session.add(chat)
-            bookkeeping(chat)
-            chat.updated_at = utcnow()
-        row = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key,
-                                                            OutboxMessage.status == "pending"))
+        payload = {"chat_id": chat_id, "messages": messages}
+        row = _queue(session, services, chat_id, payload, key, conversation_id)
+        # Already queued (a redelivery): send what is still pending, unless another
+        # process holds its lease right now.
+        pending = None if row is not None else session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.dedupe_key == key, OutboxMessage.status == "pending"))
     if row is not None:
-        deliver_now(services, config, [row])
+        _deliver(services, config, row, payload, conversation_id)
+    elif pending is not None:
+        deliver_now(services, config, [pending])
+
+
+def _deliver(services, config: TelegramConfig, row: int, payload: dict,
+             conversation_id: int | None) -> None:
+    """Send a reply this process has just queued (and leased) without claiming it again."""
+    outbox = Outbox(services, {CHANNEL: TelegramSender(services, config)})
+    outbox.deliver_claimed(row, "reply", CHANNEL, payload, conversation_id)
 
 
 def _reachable_again(services, chat_id: str) -> None:

@@ -56,7 +56,10 @@ class TelegramSender:
         if not messages:
             messages = [{"text": part} for part in split_text(str(payload.get("text") or " "),
                                                                 LIMITS.max_text)]
-        done = self._sent_parts(envelope.id)
+        # A first attempt cannot have sent anything yet; only retries look up the parts.
+        done = self._sent_parts(envelope.id) if envelope.attempts > 1 else set()
+        delivered: list[tuple[int, int | None]] = []
+        result = SendResult.sent()
         for part, message in enumerate(messages):
             if part in done:
                 continue
@@ -64,21 +67,29 @@ class TelegramSender:
                 sent = call(self.config.bot, lambda bot, m=message: bot.send_message(
                     chat_id, m["text"], reply_markup=markup(m.get("reply_markup"))))
             except RetryAfter as exc:
-                return SendResult.retry("telegram flood control (429)",
-                                        retry_after_seconds(exc))
+                result = SendResult.retry("telegram flood control (429)",
+                                          retry_after_seconds(exc))
+                break
             except (Forbidden, BadRequest) as exc:
                 if is_blocked(exc) or "chat not found" in str(exc).lower():
                     self._mark_unreachable(envelope.conversation_id)
-                    return SendResult.failed("bot was blocked by the resident")
-                return SendResult.failed(f"telegram refused: {type(exc).__name__}")
+                    result = SendResult.failed("bot was blocked by the resident")
+                else:
+                    result = SendResult.failed(f"telegram refused: {type(exc).__name__}")
+                break
             except (NetworkError, TelegramError, TimeoutError) as exc:
-                return SendResult.retry(f"telegram unavailable: {type(exc).__name__}")
-            self._record(envelope.id, part, sent.message_id)
-        return SendResult.sent()
+                result = SendResult.retry(f"telegram unavailable: {type(exc).__name__}")
+                break
+            delivered.append((part, sent.message_id))
+        # The parts that went are recorded with the outcome, in one transaction, so a
+        # retry sends only what did not go.
+        return result.with_record(lambda session: self._record(session, envelope.id,
+                                                                delivered))
 
     def _chat(self, envelope: Envelope) -> tuple[str | None, bool]:
         chat_id = envelope.payload.get("chat_id")
-        if envelope.conversation_id is None:
+        if envelope.conversation_id is None or (envelope.kind == "reply" and chat_id):
+            # A reply goes to the chat that just wrote; nothing to look up.
             return (str(chat_id) if chat_id else None), True
         with self.services.db.read() as session:
             conv = session.get(Conversation, envelope.conversation_id)
@@ -93,8 +104,9 @@ class TelegramSender:
             return set(session.scalars(select(TelegramDelivery.part).where(
                 TelegramDelivery.outbox_id == outbox_id)))
 
-    def _record(self, outbox_id: int, part: int, message_id: int | None) -> None:
-        with self.services.db.write() as session:
+    @staticmethod
+    def _record(session, outbox_id: int, delivered: list[tuple[int, int | None]]) -> None:
+        for part, message_id in delivered:
             session.add(TelegramDelivery(outbox_id=outbox_id, part=part,
                                          telegram_message_id=message_id))
 

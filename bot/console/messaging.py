@@ -97,7 +97,7 @@ def send(session: Session, services, case: Case, conversation: Conversation, tem
         payload={"text": render(services, case, template, locale), "locale": locale},
         dedupe_key=f"resident_message:{case.id}:{nonce}",
         conversation_id=conversation.id, case_id=case.id,
-    )
+    ) is not None
     if queued:
         services.store.record(session, case, "message_queued", actor, template=template,
                               channel=conversation.channel)
