@@ -108,7 +108,7 @@ def serve(database_url: str, instance: Path, workers: int, fake: _FakeTelegram):
            "REPORTBOT_INSTANCE_DIR": str(instance), "REPORTBOT_PUBLIC_URL": PUBLIC_URL,
            "REPORTBOT_ORG_FILE": str(english_only_org(instance)),
            "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-           "TWILIO_SMS_FROM": "+447700900001", "TWILIO_RATE_LIMIT_PER_MINUTE": "30",
+           "TWILIO_SMS_FROM": "+447700900001", "TWILIO_RATE_LIMIT_PER_MINUTE": "120",
            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
            "TELEGRAM_API_BASE_URL": fake.url}
     if not database_url.startswith("sqlite"):

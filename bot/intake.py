@@ -11,9 +11,15 @@ from typing import Any
 
 from flows.engine import ConversationState, Kind
 from flows.indicators import find_indicators
-from flows.report import CONSENT_WORDING_VERSION, REPORT_STEPS, perceived_strands
+from flows.report import (
+    CONSENT_WORDING_VERSION,
+    MONITORING_STEPS,
+    REPORT_STEPS,
+    perceived_strands,
+)
 
 _STEPS = {s.id: s for s in REPORT_STEPS}
+MONITORING = frozenset(s.id for s in MONITORING_STEPS)
 
 CONSENT_STEPS = {
     "consent_police": "police",
@@ -42,6 +48,9 @@ class CaseDraft:
     consents: list[tuple[str, bool, str, str]]
 
 
+def _personal(step_id: str) -> bool:
+    return _STEPS[step_id].kind is Kind.TEXT or step_id in MONITORING
+
 def draft_from(state: ConversationState) -> CaseDraft:
     """Derive a case draft from the answers of a submitted conversation."""
     a = state.answers
@@ -50,10 +59,10 @@ def draft_from(state: ConversationState) -> CaseDraft:
     perceived_by = list(a.get("perceived_by") or [])
     if strands and role == "victim":
         perceived_by = ["victim"]
-    choice_answers = {k: v for k, v in a.items()
-                      if k in _STEPS and _STEPS[k].kind is not Kind.TEXT}
-    personal = {k: v for k, v in a.items()
-                if k in _STEPS and _STEPS[k].kind is Kind.TEXT and v is not None}
+    # Typed text and equality monitoring answers are personal (sealed); other choices are
+    # kept in the clear for filtering.
+    choice_answers = {k: v for k, v in a.items() if k in _STEPS and not _personal(k)}
+    personal = {k: v for k, v in a.items() if k in _STEPS and _personal(k) and v is not None}
     consents = [
         (recipient, a[step] == "yes", state.answered_at.get(step, ""), CONSENT_WORDING_VERSION)
         for step, recipient in CONSENT_STEPS.items() if step in a

@@ -96,6 +96,7 @@ VICTIM_REPORT: list[tuple[Says, str | None]] = [
     ("visit", "consent_police"),
     ("yes", "consent_council"),
     ("no", "consent_support"),
-    ("yes", "review"),
+    ("yes", "monitoring_offer"),
+    ("no", "review"),
     ("submit", None),
 ]

@@ -35,7 +35,8 @@ def transcript(channel: str) -> list[str]:
     return [
         "2", "1", "1", "Sam Fictional", "Fictional account 42.", "1 2", "2", "2", "2",
         "Block B 7", "1", "1 2", "1", "Flat 9", "1", "1", "1", "1", phone, "07700 900456",
-        "09:00-12:00", "2", "1", "4", "1", "1", "2", "1",
+        "09:00-12:00", "2", "1", "4", "1", "1", "2", "1", "1", "2", "4", "2", "3", "1",
+        "1",
     ]
 
 
@@ -64,7 +65,8 @@ def fake_telegram():
 @pytest.fixture
 def golden(tmp_path, fake_telegram):
     settings = make_settings(tmp_path, REPORTBOT_ORG_FILE=str(multilingual_org(tmp_path)),
-                             **twilio_env(), **telegram_env(fake_telegram))
+                             **twilio_env(TWILIO_RATE_LIMIT_PER_MINUTE="100"),
+                             **telegram_env(fake_telegram))
     upgrade_database(settings.database_url)
     services = build_services(settings)
     yield services, create_app(services=services)

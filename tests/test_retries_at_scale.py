@@ -25,7 +25,7 @@ ANSWERS = [m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT]
 def app_and_services(request, tmp_path):
     url = (f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}"
            if request.param == "sqlite" else request.getfixturevalue("pg_url"))
-    settings = make_settings(tmp_path, url, **twilio_env())
+    settings = make_settings(tmp_path, url, **twilio_env(TWILIO_RATE_LIMIT_PER_MINUTE="100"))
     upgrade_database(url)
     services = build_services(settings, db=Database(url))
     yield create_app(services=services), services

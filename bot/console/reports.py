@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from datetime import timedelta
 
 from flask import Response, render_template
 from flask_login import current_user
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from bot.console import audit
 from bot.console.web import ANALYSTS, bp, roles_required, services
+from bot.intake import MONITORING
 from bot.models import Case, utcnow
 
 
@@ -40,6 +42,35 @@ def figures(session, now=None) -> dict[str, Counter]:
     return out
 
 
+SUPPRESS_BELOW = 5
+MONITORING_WINDOW = timedelta(days=365)
+
+
+def monitoring_figures(session, vault, now=None) -> dict[str, dict[str, str]]:
+    """Profile of victims of hate-related cases in the last 12 months (13.4).
+
+    The answers are sealed with the personal fields, so each is opened here and only the
+    counts leave this function; a count from 1 to 4 is shown as "fewer than 5" so that
+    nobody in a small group can be identified.
+    """
+    since = (now or utcnow()) - MONITORING_WINDOW
+    counts: dict[str, Counter] = {step: Counter() for step in sorted(MONITORING)
+                                  if step != "monitoring_offer"}
+    sealed = session.scalars(select(Case.details_enc).where(
+        Case.hate_related.is_(True), Case.received_at >= since))
+    for token in sealed:
+        details = vault.open_json(token) or {}
+        for step, counter in counts.items():
+            counter[details.get(step, "not asked or skipped")] += 1
+    return {
+        step.removeprefix("monitoring_"): {
+            value: str(n) if n >= SUPPRESS_BELOW else f"fewer than {SUPPRESS_BELOW}"
+            for value, n in sorted(counter.items())
+        }
+        for step, counter in counts.items()
+    }
+
+
 def _sla(done, due, now) -> str:
     if done is not None:
         return "met" if done <= due else "missed"
@@ -53,8 +84,9 @@ def reports():
     s = services()
     with s.db.write() as session:
         data = figures(session)
+        profile = monitoring_figures(session, s.vault)
         audit.record(session, current_user.username, "figures_viewed")
-    return render_template("console/reports.html", data=data)
+    return render_template("console/reports.html", data=data, profile=profile)
 
 
 @bp.get("/reports.csv")
@@ -64,6 +96,7 @@ def reports_csv():
     s = services()
     with s.db.write() as session:
         data = figures(session)
+        profile = monitoring_figures(session, s.vault)
         audit.record(session, current_user.username, "figures_exported")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -71,5 +104,8 @@ def reports_csv():
     for measure, counts in data.items():
         for value, count in sorted(counts.items()):
             writer.writerow([measure, value, count])
+    for measure, counts in profile.items():
+        for value, count in counts.items():
+            writer.writerow([f"victims_last_12_months_{measure}", value, count])
     return Response(buffer.getvalue(), content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="reportbot-figures.csv"'})
