@@ -49,6 +49,15 @@ def _three_at_once(send) -> list:
     return results
 
 
+def _all_residents(resident) -> None:
+    """Run `resident(n)` for every resident at once and wait for them all."""
+    threads = [threading.Thread(target=resident, args=(n,)) for n in range(RESIDENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+
+
 def test_sms_delivered_three_times_concurrently(app_and_services):
     app, services = app_and_services
     problems: list[str] = []
@@ -61,11 +70,7 @@ def test_sms_delivered_three_times_concurrently(app_and_services):
             if len({tuple(r) for r in replies}) != 1:
                 problems.append(f"resident {n} turn {i}: replies differ: {replies!r}"[:1500])
 
-    threads = [threading.Thread(target=resident, args=(n,)) for n in range(RESIDENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
+    _all_residents(resident)
     assert problems == []
     with services.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == RESIDENTS
@@ -88,11 +93,7 @@ def test_web_chat_retried_three_times_concurrently(app_and_services):
             if any(r != replies[0] for r in replies):
                 problems.append(f"resident {n} turn {i}: replies differ: {replies!r}"[:1500])
 
-    threads = [threading.Thread(target=resident, args=(n,)) for n in range(RESIDENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
+    _all_residents(resident)
     assert problems == []
     with services.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == RESIDENTS

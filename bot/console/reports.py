@@ -77,15 +77,21 @@ def _sla(done, due, now) -> str:
     return "overdue" if due < now else "pending"
 
 
-@bp.get("/reports")
-@roles_required(*ANALYSTS)
-def reports():
-    """Show the aggregate figures."""
+def _figures_audited(action: str):
+    """Compute the figures and the victims' profile, recording who looked."""
     s = services()
     with s.db.write() as session:
         data = figures(session)
         profile = monitoring_figures(session, s.vault)
-        audit.record(session, current_user.username, "figures_viewed")
+        audit.record(session, current_user.username, action)
+    return data, profile
+
+
+@bp.get("/reports")
+@roles_required(*ANALYSTS)
+def reports():
+    """Show the aggregate figures."""
+    data, profile = _figures_audited("figures_viewed")
     return render_template("console/reports.html", data=data, profile=profile)
 
 
@@ -93,11 +99,7 @@ def reports():
 @roles_required(*ANALYSTS)
 def reports_csv():
     """Export the aggregate figures as CSV; audited."""
-    s = services()
-    with s.db.write() as session:
-        data = figures(session)
-        profile = monitoring_figures(session, s.vault)
-        audit.record(session, current_user.username, "figures_exported")
+    data, profile = _figures_audited("figures_exported")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["measure", "value", "cases"])
