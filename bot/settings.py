@@ -93,7 +93,7 @@ class Settings:
 
 def _instance_key(instance: Path) -> str:
     """Return the instance's secret key, creating it (mode 0600) on first run."""
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = instance / "secret.key"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -13,7 +13,9 @@ from bot.settings import DEMO_ORG_FILE, Settings
 
 
 def test_embedded_default_generates_a_private_key_file(tmp_path):
-    settings = Settings.from_env({"REPORTBOT_INSTANCE_DIR": str(tmp_path)})
+    settings = Settings.from_env({"REPORTBOT_INSTANCE_DIR": str(tmp_path / "instance")})
+    assert stat.S_IMODE((tmp_path / "instance").stat().st_mode) == 0o700
+    tmp_path = tmp_path / "instance"
     key_file = tmp_path / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert settings.secret_keys == (key_file.read_text().strip(),)
