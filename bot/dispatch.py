@@ -174,7 +174,10 @@ class Conversations:
         """Wipe the saved answers of conversations idle longer than the expiry period.
 
         Submitted reports are safe on their cases; this removes only the unfinished
-        answers (personal data) that a resident walked away from.
+        answers (personal data) that a resident walked away from. The replies kept for
+        answering retried deliveries are blanked after the same period (they may hold a
+        review summary), but the message ids stay, so a captured webhook replayed later
+        can never be taken as a new answer.
         """
         s = self.services
         cutoff = (now or utcnow()) - timedelta(days=s.settings.conversation_expiry_days)
@@ -184,6 +187,11 @@ class Conversations:
                 .where(Conversation.updated_at < cutoff, Conversation.state_enc.is_not(None))
                 .values(state_enc=None, phase=case((Conversation.phase == "submitted",
                                                     "closed"), else_="expired"))
+            )
+            session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.received_at < cutoff)
+                .values(replies_enc=s.vault.seal_json([]))
             )
             return result.rowcount or 0
 

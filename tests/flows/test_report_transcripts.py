@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.models import Case, Consent, Conversation
 from bot.reference import is_valid
 from bot.services import build_services
+from flows.messages import Inbound
 from tests.helpers import VICTIM_REPORT, Resident
 
 
@@ -321,8 +322,19 @@ def test_purge_wipes_abandoned_answers_but_never_a_submitted_report(services):
         assert all(c.state_enc is None for c in session.scalars(select(Conversation)))
     [case] = _cases(services)
     assert services.store.details(case)["reporter_name"] == "Sam Fictional"
+    purged_at = datetime.now(UTC)
     abandoned.says("hello")
     assert "expired" in abandoned.said and abandoned.asked == "immediate_danger"
+    from bot.models import InboundMessage
+
+    with services.db.read() as session:
+        kept = session.scalars(select(InboundMessage)).all()
+    old = [m for m in kept if m.received_at < purged_at]
+    assert old and all(services.vault.open_json(m.replies_enc) == [] for m in old)
+    # A replay of an old, already-handled message changes nothing and says nothing.
+    replay = services.conversations.handle(Inbound(
+        channel="webchat", sender=finished.sender, message_id=old[0].message_key, text="no"))
+    assert replay.duplicate and replay.replies == ()
 
 
 def test_media_sent_mid_conversation_is_kept_with_the_case(services):
