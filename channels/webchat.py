@@ -45,7 +45,9 @@ def _error(status: int, code: str, message: str, **values):
 def page():
     """Serve the chat page in the browser's preferred enabled language."""
     s = _services()
-    locale = s.catalogs.negotiate(request.accept_languages.best) or "en"
+    # ?lang= is the language the resident chose in the conversation; otherwise the browser's.
+    locale = (s.catalogs.negotiate(request.args.get("lang"))
+              or s.catalogs.negotiate(request.accept_languages.best) or "en")
     t = s.catalogs(locale)
     rtl = any(lang.code == locale and lang.rtl for lang in s.catalogs.languages)
 

@@ -99,6 +99,7 @@
         return {
           token: saved.token,
           done: saved.done === true,
+          switched: saved.switched === true,
           last: Array.isArray(saved.last) ? saved.last : []
         };
       }
@@ -363,6 +364,16 @@
     state.last = messages;
     state.done = !!(data && data.done);
     saveState();
+    // The resident chose (or changed) their language: reload the page in it, so the way
+    // out, the 999 line and every control read in that language too. The conversation
+    // resumes from storage; replace() keeps the history to one entry.
+    var spoken = messages.length ? messages[messages.length - 1].lang : null;
+    if (spoken && spoken !== pageLang && /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(spoken)) {
+      state.switched = true;
+      saveState();
+      window.location.replace(window.location.pathname + "?lang=" + encodeURIComponent(spoken));
+      return;
+    }
     setStatus("");
     showMessages(messages, scroll);
     if (state.done) finish();
@@ -492,7 +503,10 @@
 
   function resume(saved) {
     state = saved;
-    renderNote(str.welcomeBack);
+    // After a change of language the conversation simply goes on; after a reload, say so.
+    if (state.switched) state.switched = false;
+    else renderNote(str.welcomeBack);
+    saveState();
     showMessages(state.last, false);
     if (state.done) finish();
   }
