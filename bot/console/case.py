@@ -75,7 +75,11 @@ def case_page(reference: str):
             details = s.store.details(case)
             conversation = casework.conversation_of(session, case)
             context.update(
-                answers=casework.answers(case, details, s.catalogs("en")),
+                # Choices in the officer's own language (their browser's), free text as
+                # the resident wrote it. Equality monitoring answers are not shown here:
+                # residents were told they do not change how their report is dealt with.
+                answers=casework.answers(case, details, s.catalogs(
+                    s.catalogs.negotiate(request.accept_languages.best) or "en")),
                 evidence=session.scalars(select(Evidence).where(
                     Evidence.case_id == case.id).order_by(Evidence.id)).all(),
                 notes=[(n, s.vault.open_text(n.text_enc)) for n in session.scalars(

@@ -1,0 +1,43 @@
+"""Officers read the resident's choices in their own language; free text stays as written."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.i18n import LOCALES_DIR
+from bot.settings import Settings
+from tests.conftest import make_settings
+from tests.console.conftest import console_env, login
+from tests.helpers import VICTIM_REPORT, Resident
+from tests.test_languages import multilingual_org
+
+
+@pytest.fixture
+def settings(tmp_path, smtp) -> Settings:
+    return make_settings(tmp_path, REPORTBOT_ORG_FILE=str(multilingual_org(tmp_path)),
+                         **console_env(smtp.port))
+
+
+def _welsh(msgid: str) -> str:
+    with (LOCALES_DIR / "cy" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        return read_po(fh).get(msgid).string
+
+
+def test_a_welsh_speaking_officer_sees_choices_in_welsh(app, services, staff):
+    resident = Resident(services, channel="sms")
+    assert resident.asked == "language"
+    resident.says(["en"])  # the resident reports in English
+    transcript = list(VICTIM_REPORT)
+    transcript[4] = ("Written in the resident's own words.", transcript[4][1])
+    resident.follow(transcript)
+    ref = re.search(r"[2-9A-Y]{5}-[2-9A-Y]{5}", resident.said).group(0)
+    client = app.test_client()
+    login(client, "boss")
+    page = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "cy"}).text
+    assert _welsh("It happened to me") in page
+    assert "Written in the resident&#39;s own words." in page
+    english = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "en"}).text
+    assert "It happened to me" in english
