@@ -1,14 +1,24 @@
-"""Staff notifications: new high-priority cases, deadlines, repair requests, sent by email.
+"""Staff notifications: new high-priority cases, deadlines, repair requests.
 
 Nothing here sends directly. Each notice is put in the outbox in the transaction that
-caused it, with a dedupe key, and `reportbot worker` delivers it through `outbox_sender`
-(channel "staff_email"). A notice carries the case reference and a link, never report
-content or contact details; a repair request adds the location and nothing else (4.8).
+caused it, one row per target with a dedupe key (case, event, target), and `reportbot
+worker` delivers it through `outbox_sender`: channels "staff_email" (SMTP, here),
+"staff_sms" and "staff_telegram" (channels/staff_send.py). A notice carries the case
+reference, its priority and hate flag, and a console link, never report content or contact
+details; a repair request adds the location and nothing else (4.8).
+
+Who is told: a new high-priority case goes to the targets of the duty rota entries on duty
+at the case's received time (organisation file, bot/rota.py); deadlines go to the
+`[[managers]]`. Without a rota (or when no entry covers that time, a gap in the rota) the
+duty emails of REPORTBOT_DUTY_EMAILS are used; without managers, REPORTBOT_MANAGER_EMAILS.
+A target whose channel is not configured is skipped (and said so in the log).
 
 Configuration (environment):
   REPORTBOT_SMTP_HOST, REPORTBOT_SMTP_PORT (25), REPORTBOT_SMTP_FROM, REPORTBOT_SMTP_STARTTLS
   ("1" to upgrade), REPORTBOT_SMTP_USER / REPORTBOT_SMTP_PASSWORD (optional);
-  REPORTBOT_DUTY_EMAILS, REPORTBOT_MANAGER_EMAILS (comma-separated), REPORTBOT_REPAIRS_EMAIL.
+  REPORTBOT_DUTY_EMAILS, REPORTBOT_MANAGER_EMAILS (comma-separated), REPORTBOT_REPAIRS_EMAIL;
+  staff SMS needs TWILIO_AUTH_TOKEN, TWILIO_ACCOUNT_SID and TWILIO_SMS_FROM; staff Telegram
+  chats need TELEGRAM_BOT_TOKEN.
 """
 
 from __future__ import annotations
@@ -21,13 +31,17 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import rota
 from bot.errors import ConfigError
 from bot.models import Case, utcnow
-from bot.outbox import Envelope, SendResult, enqueue
+from bot.outbox import Envelope, Sender, SendResult, enqueue
 
 log = logging.getLogger("reportbot.notify")
 
 CHANNEL = "staff_email"
+SMS_CHANNEL = "staff_sms"
+TELEGRAM_CHANNEL = "staff_telegram"
+CHANNELS = {"email": CHANNEL, "sms": SMS_CHANNEL, "telegram": TELEGRAM_CHANNEL}
 APPROACHING_SECONDS = 2 * 3600
 _SCAN_AHEAD = timedelta(days=7)
 _LOCATION_TYPES = {"home": "at or near a home", "communal": "a shared area",
@@ -44,6 +58,39 @@ def _link(services, case: Case) -> str:
     return f"{services.settings.public_url or ''}/console/cases/{case.reference}"
 
 
+def _configured(services, kind: str) -> bool:
+    extra = services.settings.extra
+    if kind == "email":
+        return bool(extra.get("REPORTBOT_SMTP_HOST"))
+    if kind == "sms":
+        return all(extra.get(k, "").strip() for k in
+                   ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_SMS_FROM"))
+    return bool(extra.get("TELEGRAM_BOT_TOKEN", "").strip())
+
+
+def duty_targets(services, when: datetime) -> list[tuple[str, str]]:
+    """Return the (kind, address) targets of whoever is on duty at the instant `when`."""
+    if services.org.duty_rota:
+        targets = rota.targets_of(rota.on_duty(services.org.duty_rota, when,
+                                               services.calendar))
+        if targets:
+            return targets
+        log.warning("no duty rota entry covers %s; using REPORTBOT_DUTY_EMAILS",
+                    when.isoformat(timespec="minutes"))
+    return [("email", a) for a in _recipients(services, "REPORTBOT_DUTY_EMAILS")]
+
+
+def manager_targets(services) -> list[tuple[str, str]]:
+    """Return the managers' (kind, address) targets."""
+    if services.org.managers:
+        return rota.targets_of(services.org.managers)
+    return [("email", a) for a in _recipients(services, "REPORTBOT_MANAGER_EMAILS")]
+
+
+def _flags(case: Case) -> str:
+    return f"{case.priority} priority" + (", hate-related" if case.hate_related else "")
+
+
 def _queue(session: Session, services, case: Case, key: str, to: list[str], subject: str,
            body: str, dedupe_key: str) -> bool:
     if not to:
@@ -53,17 +100,56 @@ def _queue(session: Session, services, case: Case, key: str, to: list[str], subj
                    dedupe_key=dedupe_key, case_id=case.id) is not None
 
 
-def case_created(session: Session, services, case: Case) -> bool:
-    """Tell the duty officers about a new high-priority case, once per case."""
+def _queue_targets(session: Session, services, case: Case, key: str,
+                   targets: list[tuple[str, str]], subject: str, body: str, short: str,
+                   dedupe_key: str) -> tuple[int, int]:
+    """Queue one message per target; return how many were new and how many skipped."""
+    queued = skipped = 0
+    for kind, address in targets:
+        if not _configured(services, kind):
+            skipped += 1
+            continue
+        if kind == "email":
+            payload = {"to": [address], "subject": subject, "body": body}
+        elif kind == "sms":
+            payload = {"to": address, "text": short}
+        else:
+            payload = {"chat_id": address, "text": short}
+        # The target is in the key as a keyed hash: the key is stored in clear.
+        target = services.vault.index("staff_target", f"{kind}:{address}")[:24]
+        queued += enqueue(session, services.vault, kind=key, channel=CHANNELS[kind],
+                          payload=payload, dedupe_key=f"{dedupe_key}:{kind}:{target}",
+                          case_id=case.id) is not None
+    return queued, skipped
+
+
+def case_created(session: Session, services, case: Case,
+                 when: datetime | None = None) -> bool:
+    """Tell the duty officers on the rota about a new high-priority case, once per target.
+
+    The rota is read at `when`: the case's received time for a new report, the present
+    moment for a case raised to high priority later (whoever is on duty now must act).
+    """
     if case.priority != "high" or case.status == "closed":
         return False
     session.flush()
-    return _queue(
-        session, services, case, "staff_alert", _recipients(services, "REPORTBOT_DUTY_EMAILS"),
+    link = _link(services, case)
+    targets = duty_targets(services, when or case.received_at)
+    queued, skipped = _queue_targets(
+        session, services, case, "staff_alert", targets,
         f"High-priority case {case.reference}",
-        f"A high-priority case needs a duty officer: {case.reference}\n{_link(services, case)}\n",
+        f"A high-priority case needs a duty officer: {case.reference} ({_flags(case)})\n"
+        f"{link}\n",
+        f"Reportbot: case {case.reference} ({_flags(case)}) needs a duty officer. {link}",
         f"staff_alert:high:{case.id}",
     )
+    if skipped == len(targets):
+        log.warning("high-priority case %s reaches no duty officer: no target on a "
+                    "configured channel", case.id)
+    elif skipped and queued:
+        log.info("case %s: %d duty target(s) skipped, channel not configured",
+                 case.id, skipped)
+    return queued > 0
 
 
 def repair_request(session: Session, services, case: Case) -> bool:
@@ -84,7 +170,7 @@ def repair_request(session: Session, services, case: Case) -> bool:
 def escalate(services, now: datetime | None = None) -> int:
     """Tell managers once per case and deadline that it is approaching or overdue (4.10)."""
     now = now or utcnow()
-    managers = _recipients(services, "REPORTBOT_MANAGER_EMAILS")
+    managers = manager_targets(services)
     if not managers:
         return 0
     queued = 0
@@ -101,17 +187,39 @@ def escalate(services, now: datetime | None = None) -> int:
                 stage = "approaching"
             else:
                 continue
-            queued += _queue(
+            link = _link(services, case)
+            queued += _queue_targets(
                 session, services, case, "deadline_alert", managers,
                 f"Case {case.reference}: {which} deadline {stage}",
-                f"The {which} deadline of case {case.reference} is {stage}.\n"
-                f"{_link(services, case)}\n",
+                f"The {which} deadline of case {case.reference} ({_flags(case)}) is "
+                f"{stage}.\n{link}\n",
+                f"Reportbot: case {case.reference} ({_flags(case)}): {which} deadline "
+                f"{stage}. {link}",
                 f"deadline:{case.id}:{which.replace(' ', '_')}:{stage}",
-            )
+            )[0]
     return queued
 
 
-def outbox_sender(services):
+def outbox_sender(services) -> list[tuple[str, Sender]]:
+    """Return the staff senders that are configured: email, SMS, Telegram."""
+    from channels import staff_send  # channels build on bot, not the other way round
+
+    senders = []
+    for channel, make in ((CHANNEL, _email_sender), (SMS_CHANNEL, staff_send.sms_sender),
+                          (TELEGRAM_CHANNEL, staff_send.telegram_sender)):
+        sender = make(services)
+        if sender is not None:
+            senders.append((channel, sender))
+    wanted = {kind for kind, _a in rota.targets_of((*services.org.duty_rota,
+                                                    *services.org.managers))}
+    missing = sorted(k for k in wanted if not _configured(services, k))
+    if missing:
+        log.warning("staff targets in the organisation file not reachable, channel not "
+                    "configured: %s", ", ".join(missing))
+    return senders
+
+
+def _email_sender(services) -> Sender | None:
     """Return the email sender when REPORTBOT_SMTP_HOST is set, else None."""
     extra = services.settings.extra
     host = extra.get("REPORTBOT_SMTP_HOST")
@@ -152,4 +260,4 @@ def outbox_sender(services):
             return SendResult.retry(type(exc).__name__)
         return SendResult.sent()
 
-    return CHANNEL, send
+    return send

@@ -2,19 +2,25 @@
 
 TOML, validated at start-up. Every error names the bad key, e.g.
 ``support_contacts[2].phone: expected text``. Texts a resident sees may be given per
-language in a ``translations`` table beside them, falling back to English.
+language in a ``translations`` table beside them, falling back to English. The duty rota
+(``[[duty_rota]]``) and the managers (``[[managers]]``) say which staff are told of what,
+and how (see bot/rota.py for who counts as on duty).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+
 from bot.errors import ConfigError
+from bot.rota import DAY_NAMES, Manager, RotaEntry, StaffTargets
 from bot.sla import NATION_SUBDIVISIONS, WorkingHours
 
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -59,6 +65,8 @@ class Organisation:
     languages: tuple[str, ...] = ("en",)
     name_translations: Mapping[str, str] = field(default_factory=dict)
     repairs_timescale_translations: Mapping[str, str] = field(default_factory=dict)
+    duty_rota: tuple[RotaEntry, ...] = ()
+    managers: tuple[Manager, ...] = ()
 
     @property
     def timezone(self) -> str:
@@ -149,6 +157,78 @@ def _working_hours(reader: _Reader) -> WorkingHours:
     return hours
 
 
+def _entries(top: _Reader, name: str) -> list[_Reader]:
+    top.used.add(name)
+    raw = top.data.get(name, [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{name}: expected [[{name}]] entries")
+    return [_Reader(item, f"{name}[{i}]") for i, item in enumerate(raw, start=1)]
+
+
+def _staff_targets(reader: _Reader) -> StaffTargets:
+    email = reader.text("email", "") or None
+    if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise ConfigError(f"{reader.key('email')}: not an email address: {email!r}")
+    sms = reader.text("sms", "") or None
+    if sms is not None:
+        try:
+            number = phonenumbers.parse(sms, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        # is_possible_number, not is_valid_number: Ofcom's drama ranges are not "valid".
+        if number is None or not phonenumbers.is_possible_number(number) or sms != \
+                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164):
+            raise ConfigError(f"{reader.key('sms')}: expected a number in E.164 form like "
+                              f"\"+447700900123\", got {sms!r}")
+    reader.used.add("telegram_chat_id")
+    chat = reader.data.get("telegram_chat_id")
+    if chat is not None:
+        if isinstance(chat, bool) or not isinstance(chat, int | str) or \
+                not re.fullmatch(r"-?[0-9]{1,20}", str(chat).strip()):
+            raise ConfigError(f"{reader.key('telegram_chat_id')}: expected a numeric chat "
+                              "id like -1001234567890")
+        chat = str(chat).strip()
+    targets = StaffTargets(email=email, sms=sms, telegram_chat_id=chat)
+    if not targets.items():
+        raise ConfigError(f"{reader.path}: needs at least one of email, sms, "
+                          "telegram_chat_id")
+    return targets
+
+
+def _optional_time(reader: _Reader, name: str) -> dt.time | None:
+    if not reader.text(name, ""):
+        return None
+    value = _time(reader, name, "")
+    if value.tzinfo is not None:
+        raise ConfigError(f"{reader.key(name)}: give a wall-clock time without a zone")
+    return value
+
+
+def _rota_entry(reader: _Reader) -> RotaEntry:
+    name = reader.text("name")
+    targets = _staff_targets(reader)
+    reader.used.add("days")
+    days = reader.data.get("days")
+    if days is not None and (not isinstance(days, list) or not days
+                             or any(d not in DAY_NAMES for d in days)):
+        raise ConfigError(f"{reader.key('days')}: expected a list like [\"mon\", \"tue\"] "
+                          "(\"bank_holiday\" allowed)")
+    start, until = _optional_time(reader, "from"), _optional_time(reader, "until")
+    if start is not None and start == until:
+        raise ConfigError(f"{reader.key('until')}: same as from; leave both out for the "
+                          "whole day")
+    reader.check_unknown()
+    return RotaEntry(name=name, targets=targets,
+                     days=frozenset(days) if days is not None else None,
+                     start=start, until=until)
+
+
+def _manager(reader: _Reader) -> Manager:
+    manager = Manager(name=reader.text("name"), targets=_staff_targets(reader))
+    reader.check_unknown()
+    return manager
+
+
 def load_organisation(path: Path) -> Organisation:
     """Read and validate the organisation file at `path`."""
     try:
@@ -198,6 +278,8 @@ def load_organisation(path: Path) -> Organisation:
         languages=tuple(languages),
         name_translations=org.translations("name_translations"),
         repairs_timescale_translations=org.translations("repairs_timescale_translations"),
+        duty_rota=tuple(_rota_entry(r) for r in _entries(top, "duty_rota")),
+        managers=tuple(_manager(r) for r in _entries(top, "managers")),
     )
     org.check_unknown()
     top.check_unknown()

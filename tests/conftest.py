@@ -29,6 +29,10 @@ def english_only_org(tmp_path: Path) -> Path:
     if not path.exists():
         text = re.sub(r"^languages = .*$", 'languages = ["en"]', DEMO_ORG_FILE.read_text(),
                       flags=re.M)
+        # Nor a duty rota: staff SMS and Telegram alerts would mix with the resident's
+        # messages; tests of staff notifications load the demo rota themselves.
+        text = re.sub(r"^\[\[(duty_rota|managers)\]\]\n(?:[^\[\n].*\n|\n)*", "", text,
+                      flags=re.M)
         path.write_text(text, encoding="utf-8")
     return path
 

@@ -103,7 +103,7 @@ def mark_hate_related(session: Session, services, case: Case, actor: str,
     case.mark_hate_related(strands, perceived_by)
     _log(session, services, case, "flagged_hate_related", actor, strands=sorted(strands),
          perceived_by=sorted(perceived_by))
-    notify.case_created(session, services, case)
+    notify.case_created(session, services, case, when=utcnow())
 
 
 def set_priority(session: Session, services, case: Case, actor: str, priority: str) -> None:
@@ -114,7 +114,7 @@ def set_priority(session: Session, services, case: Case, actor: str, priority: s
     if previous != priority:
         _log(session, services, case, "priority_changed", actor, priority=priority,
              previous=previous)
-        notify.case_created(session, services, case)
+        notify.case_created(session, services, case, when=utcnow())
 
 
 def set_flags(session: Session, services, case: Case, actor: str, role: str, *,
