@@ -78,11 +78,6 @@ class TwilioConfig:
     rate_limit: int = 30
     media_max_bytes: int = 10 * 1024 * 1024
 
-    @property
-    def webhook_url(self) -> str:
-        """Return the URL Twilio calls (and signs), as configured in Twilio's console."""
-        return self.public_url + PATH
-
 
 def load_config(settings: Settings) -> TwilioConfig | None:
     """Return the Twilio configuration, or None when SMS/WhatsApp is not configured."""

@@ -368,10 +368,6 @@ class Flow:
 
     # ---- parsing the resident's answer -----------------------------------------------
 
-    def options(self, step: Step, ctx: TurnContext) -> tuple[Option, ...]:
-        """Return the options `step` offers on this channel."""
-        return offered_options(step, ctx)
-
     # ---- rendering -------------------------------------------------------------------
 
     def ask(self, step: Step, state: ConversationState, ctx: TurnContext) -> Outbound:
