@@ -8,13 +8,25 @@ CHROMIUM ?= /usr/bin/chromium
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test install compile extract update check-translations lint chromium bench clean
+.PHONY: run test install lock compile extract update check-translations lint chromium bench clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Installs exactly what uv.lock records (hashes checked); fails if the lock is stale.
+# uv itself is bootstrapped into the virtual environment with pip when the machine lacks it.
+UV = $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+
+$(STAMP): pyproject.toml uv.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x "$(UV)" || $(BIN)/pip install --quiet 'uv>=0.5'
+	"$(UV)" sync --locked --quiet --python $(BIN)/python
 	touch $(STAMP)
+
+## Refresh uv.lock on purpose (after changing pyproject.toml), then commit it.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x "$(UV)" || $(BIN)/pip install --quiet 'uv>=0.5'
+	"$(UV)" lock
 
 install: $(STAMP) compile
 
