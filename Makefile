@@ -30,9 +30,10 @@ lock:
 
 install: $(STAMP) compile
 
-## Serve on http://127.0.0.1:8000 with the embedded SQLite database and the demo landlord.
+## Serve on http://127.0.0.1:$(PORT) with the embedded SQLite database and the demo landlord.
+PORT ?= 8000
 run: install
-	$(BIN)/reportbot serve --host 127.0.0.1 --port 8000
+	$(BIN)/reportbot serve --host 127.0.0.1 --port $(PORT)
 
 ## The whole suite: lint, translations, unit, PostgreSQL (when TEST_DATABASE_URL is set), browser.
 test: install chromium

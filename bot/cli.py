@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sys
 
 import click
 
-from bot.errors import ConfigError
+from bot.cli_errors import Problem, ReportbotGroup
 from bot.settings import Settings
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
+    """Read the settings; problems are reported by the command group, one line each."""
+    settings = Settings.from_env()
+    click.get_current_context().find_root().meta["reportbot.database_url"] = \
+        settings.database_url
+    return settings
 
 
 def _services(settings: Settings):
     from bot.services import build_services
 
-    try:
-        return build_services(settings)
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
+    return build_services(settings)
 
 
 def _ensure_schema(settings: Settings) -> None:
@@ -38,15 +38,46 @@ def _ensure_schema(settings: Settings) -> None:
         return
     heads = set(ScriptDirectory.from_config(alembic_config(settings.database_url)).get_heads())
     if current_revisions(settings.database_url) != heads:
-        raise click.ClickException("the database schema is not up to date: run "
-                                   "`reportbot db upgrade` first")
+        raise Problem("REPORTBOT_DATABASE_URL: the database schema is not up to date; run "
+                      "`reportbot db upgrade` first")
 
 
-@click.group()
-def main() -> None:
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port that is taken before anything claims to be serving on it."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise Problem(f"--host {host}: not an address of this machine") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise Problem(f"--port {port}: {host}:{port} is already in use; choose "
+                              "another port (make run PORT=8080)") from None
+            raise Problem(f"--host {host} --port {port}: cannot listen there "
+                          f"({exc.strerror})") from None
+
+
+def _verbose() -> None:
+    """Show the service's progress (serving, worker, polling) at INFO."""
+    logging.getLogger().setLevel(logging.INFO)
+
+
+@click.group(cls=ReportbotGroup)
+@click.option("--debug", is_flag=True, envvar="REPORTBOT_DEBUG",
+              help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Report hate-related incidents to a social landlord, on any channel."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s "
+    ctx.meta["reportbot.debug"] = debug
+    # Quiet by default, so the terminal chat starts with the greeting; commands that run
+    # a service turn on INFO themselves.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s "
                         "%(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command()
@@ -60,7 +91,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from bot.app import create_app
     from bot.serving import Server
 
+    _verbose()
     settings = _settings()
+    _check_port(host, port)
     _ensure_schema(settings)
     services = _services(settings)
     flask_app = create_app(services=services)
@@ -80,6 +113,8 @@ def db_upgrade() -> None:
     """Apply all migrations to the configured database."""
     from bot.db import upgrade_database
 
+    _verbose()
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)  # each step
     settings = _settings()
     upgrade_database(settings.database_url)
     click.echo("database schema is up to date")
@@ -105,6 +140,8 @@ def chat() -> None:
     """Make a report in this terminal, through the same flow as every channel."""
     from channels import terminal
 
+    # The person at the prompt is making a report; operational warnings are not for them.
+    logging.getLogger().setLevel(logging.ERROR)
     settings = _settings()
     _ensure_schema(settings)
     terminal.run(_services(settings))
@@ -115,6 +152,7 @@ def worker() -> None:
     """Deliver queued messages and notifications, and expire abandoned conversations."""
     from bot import worker as worker_loop
 
+    _verbose()
     settings = _settings()
     _ensure_schema(settings)
     worker_loop.run(_services(settings))

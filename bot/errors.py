@@ -8,7 +8,19 @@ class ReportbotError(Exception):
 
 
 class ConfigError(ReportbotError):
-    """Configuration is wrong; raised at start-up with the name of the bad setting."""
+    """Configuration is wrong; raised at start-up naming every bad setting at once.
+
+    Each problem is one line that starts with the setting's name or key path, e.g.
+    ``TWILIO_ACCOUNT_SID: required when TWILIO_AUTH_TOKEN is set``.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems: tuple[str, ...] = problems
+
+
+class ConnectionProblem(ReportbotError):
+    """A configured service cannot be reached; the message names the setting."""
 
 
 class InvalidSignature(ReportbotError):

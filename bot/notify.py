@@ -32,7 +32,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import rota
-from bot.errors import ConfigError
 from bot.models import Case, utcnow
 from bot.outbox import Envelope, Sender, SendResult, enqueue
 
@@ -49,23 +48,17 @@ _LOCATION_TYPES = {"home": "at or near a home", "communal": "a shared area",
                    "elsewhere": "elsewhere"}
 
 
-def _recipients(services, key: str) -> list[str]:
-    raw = services.settings.extra.get(key, "")
-    return [a.strip() for a in raw.split(",") if a.strip()]
-
-
 def _link(services, case: Case) -> str:
     return f"{services.settings.public_url or ''}/console/cases/{case.reference}"
 
 
 def _configured(services, kind: str) -> bool:
-    extra = services.settings.extra
+    settings = services.settings
     if kind == "email":
-        return bool(extra.get("REPORTBOT_SMTP_HOST"))
+        return settings.smtp is not None
     if kind == "sms":
-        return all(extra.get(k, "").strip() for k in
-                   ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_SMS_FROM"))
-    return bool(extra.get("TELEGRAM_BOT_TOKEN", "").strip())
+        return settings.twilio is not None and bool(settings.twilio.sms_from)
+    return settings.telegram is not None
 
 
 def duty_targets(services, when: datetime) -> list[tuple[str, str]]:
@@ -77,14 +70,14 @@ def duty_targets(services, when: datetime) -> list[tuple[str, str]]:
             return targets
         log.warning("no duty rota entry covers %s; using REPORTBOT_DUTY_EMAILS",
                     when.isoformat(timespec="minutes"))
-    return [("email", a) for a in _recipients(services, "REPORTBOT_DUTY_EMAILS")]
+    return [("email", a) for a in services.settings.emails("duty")]
 
 
 def manager_targets(services) -> list[tuple[str, str]]:
     """Return the managers' (kind, address) targets."""
     if services.org.managers:
         return rota.targets_of(services.org.managers)
-    return [("email", a) for a in _recipients(services, "REPORTBOT_MANAGER_EMAILS")]
+    return [("email", a) for a in services.settings.emails("managers")]
 
 
 def _flags(case: Case) -> str:
@@ -163,7 +156,7 @@ def repair_request(session: Session, services, case: Case) -> bool:
             f"Location ({_LOCATION_TYPES.get(case.location_type or '', 'not stated')}): "
             f"{where}\n{keep}\n")
     return _queue(session, services, case, "repair_request",
-                  _recipients(services, "REPORTBOT_REPAIRS_EMAIL"),
+                  services.settings.emails("repairs"),
                   f"Urgent repair for case {case.reference}", body, f"repair:{case.id}")
 
 
@@ -221,18 +214,10 @@ def outbox_sender(services) -> list[tuple[str, Sender]]:
 
 def _email_sender(services) -> Sender | None:
     """Return the email sender when REPORTBOT_SMTP_HOST is set, else None."""
-    extra = services.settings.extra
-    host = extra.get("REPORTBOT_SMTP_HOST")
-    if not host:
+    smtp = services.settings.smtp
+    if smtp is None:
         return None
-    port_raw = extra.get("REPORTBOT_SMTP_PORT") or "25"
-    if not port_raw.isdigit():
-        raise ConfigError(f"REPORTBOT_SMTP_PORT must be a port number, got {port_raw!r}")
-    sender = extra.get("REPORTBOT_SMTP_FROM")
-    if not sender:
-        raise ConfigError("REPORTBOT_SMTP_FROM must be set when REPORTBOT_SMTP_HOST is")
-    starttls = extra.get("REPORTBOT_SMTP_STARTTLS") == "1"
-    user, password = extra.get("REPORTBOT_SMTP_USER"), extra.get("REPORTBOT_SMTP_PASSWORD")
+    sender = smtp.sender
 
     def send(envelope: Envelope) -> SendResult:
         msg = EmailMessage()
@@ -244,12 +229,12 @@ def _email_sender(services) -> Sender | None:
         msg["Message-ID"] = f"<reportbot-outbox-{envelope.id}@{sender.rpartition('@')[2]}>"
         msg.set_content(envelope.payload["body"])
         try:
-            with smtplib.SMTP(host, int(port_raw), timeout=15) as smtp:
-                if starttls:
-                    smtp.starttls()
-                if user and password:
-                    smtp.login(user, password)
-                smtp.send_message(msg)
+            with smtplib.SMTP(smtp.host, smtp.port, timeout=15) as server:
+                if smtp.starttls:
+                    server.starttls()
+                if smtp.user and smtp.password:
+                    server.login(smtp.user, smtp.password)
+                server.send_message(msg)
         except smtplib.SMTPRecipientsRefused:
             return SendResult.failed("recipients refused")
         except smtplib.SMTPResponseException as exc:

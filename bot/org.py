@@ -1,8 +1,11 @@
 """The organisation file: who the landlord is, how to reach them, when they work.
 
-TOML, validated at start-up. Every error names the bad key, e.g.
-``support_contacts[2].phone: expected text``. Texts a resident sees may be given per
-language in a ``translations`` table beside them, falling back to English. The duty rota
+TOML, validated at start-up against the pydantic models below, which mirror the file's
+tables. Every problem is reported at once, each with its key path
+(``support_contacts[2].phone: expected text``); an unknown key is named with the closest
+known one (``organisation.out_of_hour_phone: unknown setting; did you mean
+out_of_hours_phone?``). Texts a resident sees may be given per language in a
+``..._translations`` table beside them, falling back to English. The duty rota
 (``[[duty_rota]]``) and the managers (``[[managers]]``) say which staff are told of what,
 and how (see bot/rota.py for who counts as on duty).
 """
@@ -10,14 +13,29 @@ and how (see bot/rota.py for who counts as on duty).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.errors import ConfigError
 from bot.rota import DAY_NAMES, Manager, RotaEntry, StaffTargets
@@ -25,10 +43,10 @@ from bot.sla import NATION_SUBDIVISIONS, WorkingHours
 
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
-
 def _localised(base: str, translations: Mapping[str, str], locale: str) -> str:
     return translations.get(locale) or translations.get(locale.split("-")[0]) or base
 
+# ---- what the rest of the application reads ----------------------------------------------
 
 @dataclass(frozen=True)
 class SupportContact:
@@ -48,7 +66,6 @@ class SupportContact:
     def helps_with_in(self, locale: str) -> str:
         """Return what the contact helps with in `locale`, falling back to English."""
         return _localised(self.helps_with, self.helps_with_translations, locale)
-
 
 @dataclass(frozen=True)
 class Organisation:
@@ -81,206 +98,275 @@ class Organisation:
         """Return the repairs timescale text in `locale`, falling back to English."""
         return _localised(self.repairs_timescale, self.repairs_timescale_translations, locale)
 
+# ---- the file's schema ---------------------------------------------------------------------
 
-class _Reader:
-    """Read typed values from a TOML table, naming the full key path in every error."""
-
-    def __init__(self, data: Mapping[str, Any], path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{path}: expected a table")
-        self.data = data
-        self.path = path
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def text(self, name: str, default: str | None = None) -> str:
-        self.used.add(name)
-        value = self.data.get(name, default)
-        if value is None:
-            raise ConfigError(f"{self.key(name)}: required")
-        if not isinstance(value, str):
-            raise ConfigError(f"{self.key(name)}: expected text, got {type(value).__name__}")
-        if not value.strip() and default is None:
-            raise ConfigError(f"{self.key(name)}: must not be empty")
-        return value.strip()
-
-    def translations(self, name: str) -> dict[str, str]:
-        self.used.add(name)
-        value = self.data.get(name, {})
-        if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            raise ConfigError(f"{self.key(name)}: expected a table of language = \"text\"")
-        return dict(value)
-
-    def table(self, name: str) -> _Reader:
-        self.used.add(name)
-        return _Reader(self.data.get(name, {}), self.key(name))
-
-    def check_unknown(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise ConfigError(f"{self.key(unknown[0])}: unknown setting")
-
-
-def _time(reader: _Reader, name: str, default: str) -> dt.time:
-    raw = reader.text(name, default)
-    try:
-        return dt.time.fromisoformat(raw)
-    except ValueError:
-        raise ConfigError(f"{reader.key(name)}: expected a time like \"09:00\", "
-                          f"got {raw!r}") from None
-
-
-def _working_hours(reader: _Reader) -> WorkingHours:
-    reader.used.add("days")
-    days = reader.data.get("days", ["mon", "tue", "wed", "thu", "fri"])
-    if not isinstance(days, list) or not days or any(d not in _DAYS for d in days):
-        raise ConfigError(f"{reader.key('days')}: expected a list like [\"mon\", \"tue\"]")
-    nation = reader.text("bank_holidays", "england")
-    if nation not in NATION_SUBDIVISIONS:
-        raise ConfigError(f"{reader.key('bank_holidays')}: expected one of "
-                          f"{', '.join(sorted(NATION_SUBDIVISIONS))}, got {nation!r}")
-    try:
-        hours = WorkingHours(
-            start=_time(reader, "start", "09:00"),
-            end=_time(reader, "end", "17:00"),
-            weekdays=frozenset(_DAYS[d] for d in days),
-            timezone=reader.text("timezone", "Europe/London"),
-            nation=nation,
-        )
-    except ValueError as exc:
-        raise ConfigError(f"{reader.path}: {exc}") from None
-    reader.check_unknown()
-    return hours
-
-
-def _entries(top: _Reader, name: str) -> list[_Reader]:
-    top.used.add(name)
-    raw = top.data.get(name, [])
-    if not isinstance(raw, list):
-        raise ConfigError(f"{name}: expected [[{name}]] entries")
-    return [_Reader(item, f"{name}[{i}]") for i, item in enumerate(raw, start=1)]
-
-
-def _staff_targets(reader: _Reader) -> StaffTargets:
-    email = reader.text("email", "") or None
-    if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise ConfigError(f"{reader.key('email')}: not an email address: {email!r}")
-    sms = reader.text("sms", "") or None
-    if sms is not None:
-        try:
-            number = phonenumbers.parse(sms, None)
-        except phonenumbers.NumberParseException:
-            number = None
-        # is_possible_number, not is_valid_number: Ofcom's drama ranges are not "valid".
-        if number is None or not phonenumbers.is_possible_number(number) or sms != \
-                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164):
-            raise ConfigError(f"{reader.key('sms')}: expected a number in E.164 form like "
-                              f"\"+447700900123\", got {sms!r}")
-    reader.used.add("telegram_chat_id")
-    chat = reader.data.get("telegram_chat_id")
-    if chat is not None:
-        if isinstance(chat, bool) or not isinstance(chat, int | str) or \
-                not re.fullmatch(r"-?[0-9]{1,20}", str(chat).strip()):
-            raise ConfigError(f"{reader.key('telegram_chat_id')}: expected a numeric chat "
-                              "id like -1001234567890")
-        chat = str(chat).strip()
-    targets = StaffTargets(email=email, sms=sms, telegram_chat_id=chat)
-    if not targets.items():
-        raise ConfigError(f"{reader.path}: needs at least one of email, sms, "
-                          "telegram_chat_id")
-    return targets
-
-
-def _optional_time(reader: _Reader, name: str) -> dt.time | None:
-    if not reader.text(name, ""):
-        return None
-    value = _time(reader, name, "")
-    if value.tzinfo is not None:
-        raise ConfigError(f"{reader.key(name)}: give a wall-clock time without a zone")
+def _not_empty(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
     return value
 
+def _email(value: str) -> str:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError(f"not an email address: {value!r}") from None
+    return value
 
-def _rota_entry(reader: _Reader) -> RotaEntry:
-    name = reader.text("name")
-    targets = _staff_targets(reader)
-    reader.used.add("days")
-    days = reader.data.get("days")
-    if days is not None and (not isinstance(days, list) or not days
-                             or any(d not in DAY_NAMES for d in days)):
-        raise ConfigError(f"{reader.key('days')}: expected a list like [\"mon\", \"tue\"] "
-                          "(\"bank_holiday\" allowed)")
-    start, until = _optional_time(reader, "from"), _optional_time(reader, "until")
-    if start is not None and start == until:
-        raise ConfigError(f"{reader.key('until')}: same as from; leave both out for the "
-                          "whole day")
-    reader.check_unknown()
-    return RotaEntry(name=name, targets=targets,
-                     days=frozenset(days) if days is not None else None,
-                     start=start, until=until)
+def _e164(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    # is_possible_number, not is_valid_number: Ofcom's drama ranges are not "valid".
+    if number is None or not phonenumbers.is_possible_number(number) or value != \
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164):
+        raise ValueError(f"expected a number in E.164 form like \"+447700900123\", "
+                         f"got {value!r}")
+    return value
+
+def _wall_clock(value: Any) -> dt.time:
+    """Accept a TOML local time or text like "09:00"; nothing else passes for a time."""
+    if isinstance(value, str):
+        try:
+            value = dt.time.fromisoformat(value.strip())
+        except ValueError:
+            value = None
+    if not isinstance(value, dt.time):
+        raise ValueError("time_parsing")
+    if value.tzinfo is not None:
+        raise ValueError("give a wall-clock time without a zone")
+    return value
+
+def _chat_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str) or \
+            not re.fullmatch(r"-?[0-9]{1,20}", str(value).strip()):
+        raise ValueError("expected a numeric chat id like -1001234567890")
+    return str(value).strip()
 
 
-def _manager(reader: _Reader) -> Manager:
-    manager = Manager(name=reader.text("name"), targets=_staff_targets(reader))
-    reader.check_unknown()
-    return manager
+def _days(allowed: frozenset[str], note: str = ""):
+    def check(value: Any) -> list[str]:
+        if not isinstance(value, list) or not value or any(d not in allowed for d in value):
+            raise ValueError(f"expected a list like [\"mon\", \"tue\"]{note}, got {value!r}")
+        return value
+    return BeforeValidator(check)
 
+
+Text = Annotated[str, AfterValidator(_not_empty)]
+Email = Annotated[str, AfterValidator(_email)]
+Translations = dict[str, str]
+WallClock = Annotated[dt.time, BeforeValidator(_wall_clock)]
+WeekDays = Annotated[list[str], _days(frozenset(_DAYS))]
+RotaDays = Annotated[list[str], _days(DAY_NAMES, ' ("bank_holiday" allowed)')]
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              populate_by_name=True)
+
+class OrganisationTable(_Table):
+    """`[organisation]`: the landlord's name and public contact details."""
+
+    name: Text
+    phone: Text
+    email: Email
+    out_of_hours_phone: Text
+    repairs_timescale: Text
+    quick_exit_url: str = "https://www.bbc.co.uk/weather"
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    name_translations: Translations = Field(default_factory=dict)
+    repairs_timescale_translations: Translations = Field(default_factory=dict)
+
+    @field_validator("quick_exit_url")
+    @classmethod
+    def _quick_exit(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://", "about:")):
+            raise ValueError("expected an http(s) address")
+        return value
+
+class WorkingHoursTable(_Table):
+    """`[working_hours]`: the working week, in the landlord's time zone."""
+
+    start: WallClock = dt.time(9, 0)
+    end: WallClock = dt.time(17, 0)
+    days: WeekDays = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    timezone: str = "Europe/London"
+    bank_holidays: Literal[tuple(sorted(NATION_SUBDIVISIONS))] = "england"  # type: ignore[valid-type]
+
+    def build(self) -> WorkingHours:
+        """Return the working hours the SLA clock uses."""
+        return WorkingHours(start=self.start, end=self.end,
+                            weekdays=frozenset(_DAYS[d] for d in self.days),
+                            timezone=self.timezone, nation=self.bank_holidays)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WorkingHoursTable:
+        self.build()  # WorkingHours checks the order of the times and the time zone
+        return self
+
+class SupportContactTable(_Table):
+    """`[[support_contacts]]`: one entry of the support pack."""
+
+    name: Text
+    helps_with: Text
+    phone: str = ""
+    web: str = ""
+    name_translations: Translations = Field(default_factory=dict)
+    helps_with_translations: Translations = Field(default_factory=dict)
+
+class StaffTable(_Table):
+    """Where one person or team is told: e-mail, SMS (E.164), a Telegram chat id."""
+
+    name: Text
+    email: Email | None = None
+    sms: Annotated[str, AfterValidator(_e164)] | None = None
+    telegram_chat_id: Annotated[str, BeforeValidator(_chat_id)] | None = None
+
+    def targets(self) -> StaffTargets:
+        """Return the addresses as the notifier reads them."""
+        chat = None if self.telegram_chat_id is None else str(self.telegram_chat_id)
+        return StaffTargets(email=self.email, sms=self.sms, telegram_chat_id=chat)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> StaffTable:
+        if not self.targets().items():
+            raise ValueError("needs at least one of email, sms, telegram_chat_id")
+        return self
+
+class RotaTable(StaffTable):
+    """`[[duty_rota]]`: who is on duty, on which days, between which times."""
+
+    days: RotaDays | None = None
+    start: WallClock | None = Field(None, alias="from")
+    until: WallClock | None = None
+
+    @field_validator("until")
+    @classmethod
+    def _shift(cls, until: dt.time | None, info: ValidationInfo) -> dt.time | None:
+        if until is not None and until == info.data.get("start"):
+            raise ValueError("same as from; leave both out for the whole day")
+        return until
+
+class OrganisationFile(_Table):
+    """The whole organisation file."""
+
+    organisation: OrganisationTable
+    working_hours: WorkingHoursTable = Field(default_factory=WorkingHoursTable)
+    support_contacts: list[SupportContactTable] = Field(default_factory=list)
+    duty_rota: list[RotaTable] = Field(default_factory=list)
+    managers: list[StaffTable] = Field(default_factory=list)
+
+    def build(self) -> Organisation:
+        """Return the organisation the application reads."""
+        org = self.organisation
+        return Organisation(
+            name=org.name, phone=org.phone, email=org.email,
+            out_of_hours_phone=org.out_of_hours_phone,
+            working_hours=self.working_hours.build(),
+            repairs_timescale=org.repairs_timescale,
+            support_contacts=tuple(SupportContact(**c.model_dump())
+                                   for c in self.support_contacts),
+            quick_exit_url=org.quick_exit_url, languages=tuple(org.languages),
+            name_translations=org.name_translations,
+            repairs_timescale_translations=org.repairs_timescale_translations,
+            duty_rota=tuple(RotaEntry(name=r.name, targets=r.targets(),
+                                      days=frozenset(r.days) if r.days else None,
+                                      start=r.start, until=r.until) for r in self.duty_rota),
+            managers=tuple(Manager(name=m.name, targets=m.targets()) for m in self.managers),
+        )
+
+# ---- loading and error reports -------------------------------------------------------------
 
 def load_organisation(path: Path) -> Organisation:
-    """Read and validate the organisation file at `path`."""
+    """Read and validate the organisation file at `path`; every problem at once."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    top = _Reader(data, "")
-    org = top.table("organisation")
-    hours = _working_hours(top.table("working_hours"))
-    contacts = []
-    top.used.add("support_contacts")
-    raw_contacts = data.get("support_contacts", [])
-    if not isinstance(raw_contacts, list):
-        raise ConfigError("support_contacts: expected [[support_contacts]] entries")
-    for i, raw in enumerate(raw_contacts, start=1):
-        c = _Reader(raw, f"support_contacts[{i}]")
-        contacts.append(SupportContact(
-            name=c.text("name"), helps_with=c.text("helps_with"),
-            phone=c.text("phone", ""), web=c.text("web", ""),
-            name_translations=c.translations("name_translations"),
-            helps_with_translations=c.translations("helps_with_translations"),
-        ))
-        c.check_unknown()
-    org.used.add("languages")
-    languages = org.data.get("languages", ["en"])
-    if not isinstance(languages, list) or not languages or not all(
-        isinstance(x, str) for x in languages
-    ):
-        raise ConfigError("organisation.languages: expected a list of language codes")
-    email = org.text("email")
-    if "@" not in email:
-        raise ConfigError(f"organisation.email: not an email address: {email!r}")
-    quick_exit = org.text("quick_exit_url", "https://www.bbc.co.uk/weather")
-    if not quick_exit.startswith(("https://", "http://", "about:")):
-        raise ConfigError("organisation.quick_exit_url: expected an http(s) address")
-    result = Organisation(
-        name=org.text("name"),
-        phone=org.text("phone"),
-        email=email,
-        out_of_hours_phone=org.text("out_of_hours_phone"),
-        working_hours=hours,
-        repairs_timescale=org.text("repairs_timescale"),
-        support_contacts=tuple(contacts),
-        quick_exit_url=quick_exit,
-        languages=tuple(languages),
-        name_translations=org.translations("name_translations"),
-        repairs_timescale_translations=org.translations("repairs_timescale_translations"),
-        duty_rota=tuple(_rota_entry(r) for r in _entries(top, "duty_rota")),
-        managers=tuple(_manager(r) for r in _entries(top, "managers")),
-    )
-    org.check_unknown()
-    top.check_unknown()
+    try:
+        return OrganisationFile.model_validate(data).build()
+    except ValidationError as exc:
+        raise ConfigError(*problems_of(exc.errors(include_url=False))) from None
+
+def problems_of(errors: list[Mapping[str, Any]]) -> list[str]:
+    """Return one line per problem, each starting with its key path."""
+    suggested: set[tuple] = set()
+    lines: list[tuple[tuple, str]] = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden":
+            known = _keys_at(loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else \
+                f"; known keys: {', '.join(sorted(known))}"
+            if close:
+                suggested.add((*loc[:-1], close[0]))
+            lines.append((loc, f"unknown setting{hint}"))
+        else:
+            lines.append((loc, _message(error)))
+    seen = set()
+    result = []
+    for loc, message in lines:
+        if message == "required" and loc in suggested:
+            continue  # the misspelt key above already names it
+        line = f"{_path(loc)}: {message}"
+        if line not in seen:
+            seen.add(line)
+            result.append(line)
     return result
+
+def _path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part + 1}]"
+        elif not str(part).startswith(("function-", "literal[", "int", "str", "constrained")):
+            text += f".{part}" if text else str(part)
+    return text
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind, given = error["type"], error.get("input")
+    if kind == "missing":
+        return "required"
+    if kind == "string_type":
+        return f"expected text, got {type(given).__name__}"
+    if kind in ("list_type", "too_short") and isinstance(error["loc"][-1], str):
+        return f"expected a list like [\"mon\", \"tue\"], got {given!r}"
+    if kind == "literal_error":
+        return f"expected one of {error['ctx']['expected']}, got {given!r}"
+    if kind in ("time_parsing", "time_type"):
+        return f"expected a time like \"09:00\", got {given!r}"
+    if kind in ("dict_type", "model_type"):
+        return "expected a table"
+    if kind == "value_error" and str(error["ctx"]["error"]) == "time_parsing":
+        return f"expected a time like \"09:00\", got {given!r}"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    return f"{error['msg']}, got {given!r}"
+
+def _keys_at(loc: tuple) -> list[str]:
+    """Return the keys the schema accepts at `loc` (a table inside the file)."""
+    model: Any = OrganisationFile
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(str(part)) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None)
+        if info is None:
+            return []
+        model = _model_in(info.annotation)
+        if model is None:
+            return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) in (
+            list, tuple, typing.Union):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None

@@ -33,9 +33,6 @@ def _configure(state) -> None:
     if config is None:
         log.info("telegram: disabled (TELEGRAM_BOT_TOKEN is not set); /webhooks/telegram "
                  "answers 404")
-    elif config.webhook_secret is None:
-        log.warning("telegram: TELEGRAM_WEBHOOK_SECRET is not set, so the webhook refuses "
-                    "every request; use `reportbot telegram poll` or set a secret")
     else:
         log.info("telegram: webhook enabled at /webhooks/telegram")
 

@@ -22,7 +22,6 @@ import atexit
 import contextlib
 import logging
 import os
-import re
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,10 +33,15 @@ from typing import TypeVar
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.request import HTTPXRequest
-
-from bot.errors import ConfigError
 
 log = logging.getLogger("reportbot.telegram")
 
@@ -82,34 +86,15 @@ class TelegramConfig:
     max_file_bytes: int
 
 
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
-MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 def load_config(settings) -> TelegramConfig | None:
-    """Read TELEGRAM_* settings; None when no bot token is configured (channel off)."""
-    extra = settings.extra
-    token = extra.get("TELEGRAM_BOT_TOKEN", "").strip()
-    if not token:
+    """Return the Telegram configuration; None when no bot token is configured (off)."""
+    telegram = settings.telegram
+    if telegram is None:
         return None
-    if not re.match(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$", token):
-        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token from BotFather")
-    secret = extra.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
-    if secret is not None and not _SECRET.match(secret):
-        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z, a-z, "
-                          "0-9, _ and -")
-    base = extra.get("TELEGRAM_API_BASE_URL", "").strip().rstrip("/") or None
-    if base is not None and not base.startswith(("http://", "https://")):
-        raise ConfigError("TELEGRAM_API_BASE_URL must start with http:// or https://")
-    raw = extra.get("TELEGRAM_MAX_FILE_BYTES", "").strip()
-    try:
-        max_bytes = int(raw) if raw else MAX_FILE_BYTES
-    except ValueError:
-        raise ConfigError(f"TELEGRAM_MAX_FILE_BYTES must be a whole number, got {raw!r}") \
-            from None
-    if max_bytes <= 0:
-        raise ConfigError("TELEGRAM_MAX_FILE_BYTES must be positive")
-    return TelegramConfig(BotConfig(token, base), secret, max_bytes)
+    return TelegramConfig(BotConfig(telegram.bot_token, telegram.api_base_url),
+                          telegram.webhook_secret, telegram.max_file_bytes)
 
 
 class _Loop:
@@ -204,5 +189,5 @@ def is_blocked(exc: TelegramError) -> bool:
                                            or "chat not found" in message)
 
 
-__all__ = ["BadRequest", "BotConfig", "Forbidden", "NetworkError", "RetryAfter",
+__all__ = ["BadRequest", "BotConfig", "Forbidden", "InvalidToken", "NetworkError", "RetryAfter",
            "TelegramError", "call", "is_blocked", "markup", "retry_after_seconds"]

@@ -15,6 +15,8 @@ import time
 import click
 from sqlalchemy import select
 
+from bot.cli_errors import Problem, driver_reason
+
 log = logging.getLogger("reportbot.telegram")
 
 
@@ -25,18 +27,28 @@ def _setup():
     settings = _settings()
     config = load_config(settings)
     if config is None:
-        raise click.ClickException("TELEGRAM_BOT_TOKEN is not set")
+        raise Problem("TELEGRAM_BOT_TOKEN: required for `reportbot telegram` commands")
     return settings, config, _ensure_schema, _services
 
 
-def _call(config, fn, timeout: float = 30.0):
-    from channels.telegram_bot import TelegramError, call
+def _call(config, fn, timeout: float = 30.0, refused_setting: str = "TELEGRAM_BOT_TOKEN"):
+    from channels.telegram_bot import Forbidden, InvalidToken, NetworkError, TelegramError, call
 
+    base = config.bot.api_base_url or "https://api.telegram.org"
     try:
         return call(config.bot, fn, timeout=timeout)
-    except (TelegramError, TimeoutError) as exc:
-        raise click.ClickException(f"Telegram said: {type(exc).__name__}: "
-                                   f"{_safe(str(exc), config.bot.token)}") from None
+    except (InvalidToken, Forbidden) as exc:
+        raise Problem(f"TELEGRAM_BOT_TOKEN: Telegram did not accept the token "
+                      f"({_safe(str(exc), config.bot.token)})") from None
+    except TimeoutError:
+        raise Problem(f"TELEGRAM_API_BASE_URL: no answer from {base} within "
+                      f"{timeout:.0f} s") from None
+    except NetworkError as exc:
+        raise Problem(f"TELEGRAM_API_BASE_URL: cannot reach {base} "
+                      f"({driver_reason(_safe(str(exc), config.bot.token))})") from None
+    except TelegramError as exc:
+        raise Problem(f"{refused_setting}: Telegram refused the request "
+                      f"({_safe(str(exc), config.bot.token)})") from None
 
 
 def _safe(text: str, token: str) -> str:
@@ -55,13 +67,12 @@ def set_webhook() -> None:
 
     settings, config, _, _ = _setup()
     if not settings.public_url:
-        raise click.ClickException("REPORTBOT_PUBLIC_URL must be set to the public https:// "
-                                   "address of this service")
-    if not config.webhook_secret:
-        raise click.ClickException("TELEGRAM_WEBHOOK_SECRET must be set")
+        raise Problem("REPORTBOT_PUBLIC_URL: required to set the webhook (the public "
+                      "https:// address of this service)")
     url = settings.public_url + "/webhooks/telegram"
     _call(config, lambda bot: bot.set_webhook(
-        url=url, secret_token=config.webhook_secret, allowed_updates=list(ALLOWED_UPDATES)))
+        url=url, secret_token=config.webhook_secret, allowed_updates=list(ALLOWED_UPDATES)),
+        refused_setting="REPORTBOT_PUBLIC_URL")
     click.echo(f"webhook set to {url}")
 
 

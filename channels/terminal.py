@@ -20,7 +20,7 @@ def render(replies: tuple[Outbound, ...]) -> str:
 
 def run(services: Services, read: Callable[[str], str] = input,
         write: Callable[[str], None] = print) -> None:
-    """Hold one conversation at the prompt until end of input (Ctrl-D)."""
+    """Hold one conversation at the prompt until it ends, or end of input (Ctrl-D)."""
     sender = "terminal-" + secrets.token_hex(12)
     conversations = services.conversations
     write(render(conversations.open(LIMITS.name, sender).replies))
@@ -34,3 +34,5 @@ def run(services: Services, read: Callable[[str], str] = input,
             channel=LIMITS.name, sender=sender, message_id=secrets.token_hex(12), text=line,
         ))
         write(render(result.replies))
+        if result.done and not any(r.question for r in result.replies):
+            return  # acknowledged and nothing more to ask: the report is safe, so leave

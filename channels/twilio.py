@@ -15,11 +15,10 @@ TWILIO_RATE_LIMIT_PER_MINUTE (default 30), TWILIO_MEDIA_MAX_BYTES (default 10 MB
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import phonenumbers
 from flask import Blueprint, Response, abort, current_app, request
@@ -27,9 +26,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import optout, ratelimit
-from bot.errors import ConfigError
 from bot.services import Services
-from bot.settings import Settings
+from bot.settings import Settings, TwilioSettings
 from channels.base import ChannelLimits
 from channels.twilio_render import render_replies
 from flows.engine import N_
@@ -43,7 +41,6 @@ LIMITS = {SMS.name: SMS, WHATSAPP.name: WHATSAPP}
 
 PATH = "/webhooks/twilio/messaging"
 EXTENSION = "reportbot.twilio"
-DEFAULT_API_BASE = "https://api.twilio.com"
 MAX_MEDIA = 10  # Twilio sends at most ten attachments per message.
 
 # Twilio's single-word keywords; the whole body must be the word.
@@ -64,75 +61,13 @@ _SID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 bp = Blueprint("twilio", __name__)
 
 
-@dataclass(frozen=True)
-class TwilioConfig:
-    """Twilio settings, checked at start-up."""
-
-    auth_token: str
-    public_url: str
-    account_sid: str | None = None
-    sms_from: str | None = None
-    whatsapp_from: str | None = None
-    api_base_url: str = DEFAULT_API_BASE
-    whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
-    rate_limit: int = 30
-    media_max_bytes: int = 10 * 1024 * 1024
+# The typed, complete Twilio settings (bot/settings.py) are this channel's configuration.
+TwilioConfig = TwilioSettings
 
 
 def load_config(settings: Settings) -> TwilioConfig | None:
     """Return the Twilio configuration, or None when SMS/WhatsApp is not configured."""
-    env = settings.extra
-    token = env.get("TWILIO_AUTH_TOKEN", "").strip()
-    if not token:
-        return None
-    if not settings.public_url:
-        raise ConfigError("REPORTBOT_PUBLIC_URL must be set when TWILIO_AUTH_TOKEN is: "
-                          "Twilio signs the public URL it calls")
-    base = (env.get("TWILIO_API_BASE_URL") or DEFAULT_API_BASE).rstrip("/")
-    if not base.startswith(("https://", "http://")):
-        raise ConfigError("TWILIO_API_BASE_URL must start with https:// or http://")
-    return TwilioConfig(
-        auth_token=token,
-        public_url=settings.public_url,
-        account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
-        sms_from=env.get("TWILIO_SMS_FROM") or None,
-        whatsapp_from=_whatsapp_address(env.get("TWILIO_WHATSAPP_FROM")),
-        api_base_url=base,
-        whatsapp_templates=_templates(env.get("TWILIO_WHATSAPP_TEMPLATES")),
-        rate_limit=_positive(env, "TWILIO_RATE_LIMIT_PER_MINUTE", 30),
-        media_max_bytes=_positive(env, "TWILIO_MEDIA_MAX_BYTES", 10 * 1024 * 1024),
-    )
-
-
-def _whatsapp_address(value: str | None) -> str | None:
-    if not value:
-        return None
-    return value if value.startswith("whatsapp:") else f"whatsapp:{value}"
-
-
-def _templates(raw: str | None) -> dict[str, str]:
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ConfigError("TWILIO_WHATSAPP_TEMPLATES must be JSON like "
-                          '{"en": "HX..."}') from None
-    if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and v.startswith("HX")
-            for k, v in value.items()):
-        raise ConfigError("TWILIO_WHATSAPP_TEMPLATES must map language codes to template "
-                          'ContentSids, like {"en": "HX..."}')
-    return value
-
-
-def _positive(env: Mapping[str, str], key: str, default: int) -> int:
-    raw = env.get(key)
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise ConfigError(f"{key} must be a positive whole number, got {raw!r}")
-    return int(raw)
+    return settings.twilio
 
 
 @bp.record_once

@@ -42,6 +42,15 @@ def test_postgres_without_a_secret_key_is_an_error(tmp_path):
     ({"REPORTBOT_ORG_FILE": "/nonexistent.toml"}, "REPORTBOT_ORG_FILE"),
     ({"REPORTBOT_PUBLIC_URL": "reports.example"}, "REPORTBOT_PUBLIC_URL"),
     ({"REPORTBOT_CONVERSATION_EXPIRY_DAYS": "soon"}, "whole number"),
+    ({"REPORTBOT_CONVERSATION_EXPIRY_DAYS": "0"}, "must be positive"),
+    ({"REPORTBOT_SMTP_PORT": "smtp"}, "REPORTBOT_SMTP_PORT: expected a whole number"),
+    ({"REPORTBOT_SMTP_HOST": "mail.example"}, "REPORTBOT_SMTP_FROM: required"),
+    ({"TELEGRAM_BOT_TOKEN": "abc"}, "TELEGRAM_BOT_TOKEN: does not look like a bot token"),
+    ({"TELEGRAM_MAX_FILE_BYTES": "-1"}, "TELEGRAM_MAX_FILE_BYTES: must be positive"),
+    ({"TWILIO_WHATSAPP_TEMPLATES": "[1]", "TWILIO_AUTH_TOKEN": "t" * 32},
+     "TWILIO_WHATSAPP_TEMPLATES"),
+    ({"REPORTBOT_SMTP_HOTS": "mail.example"},
+     "REPORTBOT_SMTP_HOTS: unknown setting; did you mean REPORTBOT_SMTP_HOST?"),
     ({"REPORTBOT_DATABASE_URL": "postgres://x/y", "REPORTBOT_SECRET_KEY": "k" * 40},
      "postgresql"),
 ])
@@ -79,7 +88,7 @@ def _org(tmp_path, replace: tuple[str, str] | None = None, append: str = ""):
     (('days = ["mon", "tue", "wed", "thu", "fri"]', 'days = ["monday"]'),
      "working_hours.days"),
     (('name = "Riverside Victim Care"', 'nme = "Riverside Victim Care"'),
-     "support_contacts[1].name"),
+     "support_contacts[1].nme: unknown setting; did you mean name?"),
     (('phone = "0808 157 0981"', 'phone = 8081570981'), "support_contacts[1].phone"),
 ])
 def test_bad_organisation_file_names_the_key(tmp_path, change, key):
@@ -105,3 +114,74 @@ def test_invalid_toml_is_reported(tmp_path):
     path.write_text("[organisation\nname=")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_organisation(path)
+
+
+def test_every_problem_in_the_environment_is_reported_at_once(tmp_path):
+    env = {"REPORTBOT_INSTANCE_DIR": str(tmp_path),
+           "REPORTBOT_CONVERSATION_EXPIRY_DAYS": "soon",
+           "REPORTBOT_PUBLIC_URL": "reports.example",
+           "TELEGRAM_BOT_TOKEN": "123456:" + "a" * 30,
+           "TWILIO_AUTH_TOKEN": "t" * 32,
+           "REPORTBOT_DUTY_EMAIL": "duty@example.org"}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert caught.value.problems == (
+        "REPORTBOT_DUTY_EMAIL: unknown setting; did you mean REPORTBOT_DUTY_EMAILS?",
+        "REPORTBOT_PUBLIC_URL: must start with http:// or https://, got 'reports.example'",
+        "REPORTBOT_CONVERSATION_EXPIRY_DAYS: expected a whole number, got 'soon'",
+        "TWILIO_ACCOUNT_SID: required when TWILIO_AUTH_TOKEN is set (outbound messages, "
+        "photos and staff SMS need it)",
+        "TWILIO_SMS_FROM: required when TWILIO_AUTH_TOKEN is set (or TWILIO_WHATSAPP_FROM "
+        "for WhatsApp only): the number messages are sent from",
+        "TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_BOT_TOKEN is set (16-256 "
+        "characters of A-Z, a-z, 0-9, _ and -)",
+    )
+
+
+def test_tokens_are_never_echoed_in_errors(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"REPORTBOT_INSTANCE_DIR": str(tmp_path),
+                           "REPORTBOT_SECRET_KEY": "short-secret-value"})
+    assert "short-secret-value" not in str(caught.value)
+
+
+def test_a_channel_is_complete_or_off(tmp_path):
+    base = {"REPORTBOT_INSTANCE_DIR": str(tmp_path)}
+    assert Settings.from_env(base).twilio is None and Settings.from_env(base).telegram is None
+    full = Settings.from_env({**base, "TWILIO_AUTH_TOKEN": "t" * 32,
+                              "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+                              "TWILIO_SMS_FROM": "+447700900001",
+                              "REPORTBOT_PUBLIC_URL": "https://reports.example/"})
+    assert full.twilio.public_url == "https://reports.example"
+    assert full.twilio.account_sid.startswith("AC")
+    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN: required when other"):
+        Settings.from_env({**base, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32})
+
+
+def test_several_problems_in_the_organisation_file_are_reported_together(tmp_path):
+    text = DEMO_ORG_FILE.read_text()
+    text = text.replace('out_of_hours_phone = "0808 157 0642"',
+                        'out_of_hour_phone = "0808 157 0642"')
+    text = text.replace('name = "Larkspur Homes"', "name = 5")
+    text = text.replace('start = "09:00"\nend', 'start = "nine"\nend')
+    text = text.replace('phone = "0808 157 0981"', "phone = 8081570981")
+    text = text.replace('sms = "+447700900301"', 'sms = "07700 900301"')
+    path = tmp_path / "org.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_organisation(path)
+    assert caught.value.problems == (
+        "organisation.name: expected text, got int",
+        "organisation.out_of_hour_phone: unknown setting; did you mean out_of_hours_phone?",
+        "working_hours.start: expected a time like \"09:00\", got 'nine'",
+        "support_contacts[1].phone: expected text, got int",
+        "duty_rota[2].sms: expected a number in E.164 form like \"+447700900123\", got "
+        "'07700 900301'",
+    )
+
+
+def test_rota_day_names_match_the_rota_module():
+    from bot.org import _DAYS
+    from bot.rota import DAY_NAMES, WEEKDAYS
+
+    assert set(_DAYS) == set(WEEKDAYS) and set(WEEKDAYS) | {"bank_holiday"} == DAY_NAMES

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from bot.console import audit
 from bot.console.forms import LoginForm
 from bot.console.web import ANALYSTS, AUDITORS, CASEWORK, bp, services
-from bot.errors import ConfigError
 from bot.models import STAFF_ROLES, StaffUser, utcnow
 
 MAX_FAILURES = 5
@@ -52,16 +51,9 @@ def _staff(user: StaffUser) -> Staff:
 
 def password_hasher(settings) -> PasswordHasher:
     """Return the argon2 hasher, with cost parameters from REPORTBOT_ARGON2_* if set."""
-    extra = settings.extra
-    params = {}
-    for key, name in (("REPORTBOT_ARGON2_TIME_COST", "time_cost"),
-                      ("REPORTBOT_ARGON2_MEMORY_COST", "memory_cost"),
-                      ("REPORTBOT_ARGON2_PARALLELISM", "parallelism")):
-        raw = extra.get(key)
-        if raw:
-            if not raw.isdigit() or int(raw) <= 0:
-                raise ConfigError(f"{key} must be a positive whole number, got {raw!r}")
-            params[name] = int(raw)
+    params = {name: getattr(settings, f"argon2_{name}")
+              for name in ("time_cost", "memory_cost", "parallelism")
+              if getattr(settings, f"argon2_{name}") is not None}
     return PasswordHasher(**params)
 
 

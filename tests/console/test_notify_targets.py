@@ -19,7 +19,7 @@ from bot.services import build_services
 from bot.settings import DEMO_ORG_FILE
 from bot.sla import WorkingCalendar
 from tests.channels.fake_telegram import FakeBotApi
-from tests.channels.telegram_support import TOKEN
+from tests.channels.telegram_support import SECRET, TOKEN
 from tests.channels.twilio_support import SMS_FROM, fake_twilio, twilio_env
 from tests.conftest import make_settings
 from tests.console.conftest import NARRATIVE, console_env, login, post_form, report
@@ -182,7 +182,8 @@ def settings(request, tmp_path, smtp, twilio, telegram):
     org_file = tmp_path / "org-rota.toml"
     org_file.write_text(_org_text(), encoding="utf-8")
     env = {**console_env(smtp.port), **twilio_env(TWILIO_API_BASE_URL=twilio.url),
-           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": telegram.url,
+           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
+           "TELEGRAM_API_BASE_URL": telegram.url,
            "REPORTBOT_ORG_FILE": str(org_file)}
     return make_settings(tmp_path, url, **env)
 
