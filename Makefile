@@ -38,11 +38,13 @@ run: install
 ## The whole suite: lint, translations, unit, PostgreSQL (when TEST_DATABASE_URL is set), browser.
 test: install chromium
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m bot.i18n_check
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # ---- translations (Babel) ----------------------------------------------------------------
 compile: $(STAMP) $(MO_FILES)

@@ -2,83 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from tests.served import BIN, ROOT, Served, free_port, start  # the one way to serve
 
-
-def free_port() -> int:
-    """Return a free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """A gunicorn process tree serving on a loopback port."""
-
-    proc: subprocess.Popen
-    url: str
-    started_in: float
-
-    def worker_pids(self) -> list[int]:
-        """Return the pids of the gunicorn workers (children of the master)."""
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
-                             capture_output=True, text=True, check=False).stdout
-        return [int(p) for p in out.split()]
-
-    def peak_worker_memory_mb(self) -> float:
-        """Return the largest peak resident memory (VmHWM) among the workers, in MB."""
-        peaks = []
-        for pid in self.worker_pids():
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peaks.append(int(line.split()[1]) / 1024)
-            except OSError:
-                continue
-        return max(peaks, default=0.0)
-
-    def stop(self) -> None:
-        """Stop the server and wait for it."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def start(argv: list[str], env: dict[str, str], port: int, ready_path: str = "/healthz",
-          ready_method: str = "GET") -> Server:
-    """Start a server process and wait until it answers; time the start-up."""
-    started = time.monotonic()
-    proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = started + 60
-    while time.monotonic() < deadline:
-        try:
-            response = httpx.request(ready_method, url + ready_path, json={}, timeout=1)
-            if response.status_code < 500:
-                return Server(proc, url, time.monotonic() - started)
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"server {argv} did not start")
+__all__ = ["BIN", "ROOT", "Figures", "Served", "drive", "free_port", "start", "timed"]
 
 
 @dataclass

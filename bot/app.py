@@ -1,123 +1,97 @@
-"""The application factory: `create_app()` builds a Flask app from settings; no I/O."""
+"""The one place that knows every channel: assemble the application; no I/O at import.
+
+`assemble(services)` builds the conversation runner, the ports channels are given, and the
+registry of configured channels; `create_app()` turns an assembly into a Flask app. The
+worker and the CLI read the same assembly, so a channel is registered here and nowhere
+else.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
 
-from flask import Flask, jsonify, request
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
+from bot import api, console, web_defaults
+from bot.delivery import Delivery
+from bot.media import MediaInbox
+from bot.runner import ConversationRunner
 from bot.services import Services, build_services
 from bot.settings import Settings
-
-log = logging.getLogger("reportbot")
+from channels import telegram
+from channels.base import Channel, ChannelPorts, Channels
+from channels.telegram import TelegramChannel
+from channels.terminal import Terminal
+from channels.twilio import TwilioChannel
+from channels.webchat import WebChat
 
 MAX_REQUEST_BYTES = 256 * 1024
 
-_KIND_MESSAGES = {
-    400: "Sorry, that request could not be understood.",
-    404: "Sorry, there is nothing here.",
-    405: "Sorry, that is not allowed here.",
-    413: "Sorry, that message is too large.",
-    500: "Sorry, something went wrong on our side. Your earlier answers are safe; please "
-         "try again in a moment.",
-    503: "Sorry, we cannot take messages for a moment. Your earlier answers are safe; "
-         "please try again shortly.",
-}
+
+@dataclass(frozen=True)
+class Assembly:
+    """The services, the conversation runner and the configured channels, built once."""
+
+    services: Services
+    runner: ConversationRunner
+    channels: Channels
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+def assemble(services: Services) -> Assembly:
+    """Build the runner, the channels' ports and every configured channel."""
+    settings = services.settings
+    kinds: list[type] = [WebChat, Terminal]
+    if settings.twilio is not None:
+        kinds.append(TwilioChannel)
+    if settings.telegram is not None:
+        kinds.append(TelegramChannel)
+    reply_later = frozenset(limits.name for kind in kinds for limits in kind.limits
+                            if limits.can_reply_later)
+    runner = ConversationRunner(services, reply_later)
+    ports = ChannelPorts(runner=runner, delivery=Delivery(services, runner),
+                         media=MediaInbox(services), catalogs=services.catalogs,
+                         flow=services.flow, org=services.org)
+    built: list[Channel] = [WebChat(ports), Terminal(ports)]
+    if settings.twilio is not None:
+        built.append(TwilioChannel(ports, settings.twilio))
+    else:
+        logging.getLogger("reportbot.twilio").info(
+            "SMS/WhatsApp is disabled: TWILIO_AUTH_TOKEN is not set")
+    if settings.telegram is not None:
+        built.append(TelegramChannel(ports, telegram.config_from(settings.telegram)))
+    else:
+        logging.getLogger("reportbot.telegram").info(
+            "telegram: disabled (TELEGRAM_BOT_TOKEN is not set); /webhooks/telegram answers 404")
+    return Assembly(services, runner, Channels(built))
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None,
+               assembly: Assembly | None = None) -> Flask:
     """Build the application; configuration errors are raised here, at start-up."""
-    if services is None:
-        services = build_services(settings or Settings.from_env())
+    if assembly is None:
+        assembly = assemble(services or build_services(settings or Settings.from_env()))
+    services = assembly.services
+    public = services.settings.public_url or ""
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=services.settings.secret_keys[0],
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=bool(services.settings.public_url and
-                                   services.settings.public_url.startswith("https://")),
+        SESSION_COOKIE_SECURE=public.startswith("https://"),
         JSON_SORT_KEYS=False,
     )
     app.extensions["reportbot"] = services
-
-    from bot import api, console
-    from channels import telegram, twilio, webchat
-
-    app.register_blueprint(webchat.bp)
-    app.register_blueprint(telegram.bp)
-    app.register_blueprint(twilio.bp)
+    app.extensions["reportbot.assembly"] = assembly
+    exempt = [api.bp.name]
+    for channel in assembly.channels:
+        if channel.blueprint is not None:
+            app.register_blueprint(channel.blueprint)
+            if channel.webhooks:
+                exempt.append(channel.blueprint.name)
     app.register_blueprint(api.bp)
     app.register_blueprint(console.bp)
-    console.init_app(app)
-
-    @app.template_filter("localtime")
-    def localtime(instant: datetime, timezone: str) -> str:
-        return instant.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %Y %H:%M")
-
-    @app.get("/healthz")
-    def healthz():
-        try:
-            with services.db.read() as session:
-                session.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any database failure means "not healthy"
-            log.warning("health check: database unavailable")
-            return jsonify({"status": "unavailable", "database": "unavailable"}), 503
-        return jsonify({"status": "ok", "database": "ok"})
-
-    @app.get("/")
-    def index():
-        from flask import redirect, url_for
-
-        return redirect(url_for("webchat.page"))
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-            "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        )
-        if not request.path.startswith("/static/"):
-            # Nothing a resident or officer saw should stay in a shared browser's cache.
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        code = exc.code or 500
-        if request.path.startswith(("/api/", "/webhooks/")):
-            return jsonify({"error": exc.name.lower().replace(" ", "_"),
-                            "message": _KIND_MESSAGES.get(code, exc.description)}), code
-        return exc
-
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(DBAPIError)
-    def database_unavailable(exc: DBAPIError):
-        if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
-            return unexpected(exc)
-        # Nothing of the turn was kept (one transaction); a retryable status makes Twilio and
-        # Telegram deliver again, and the web chat page retries with the same client id.
-        log.warning("database unavailable on %s %s", request.method, request.path)
-        response = jsonify({"error": "unavailable", "message": _KIND_MESSAGES[503]})
-        response.status_code = 503
-        response.headers["Retry-After"] = "5"
-        return response
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        # Log the type and where, never the request body: it may hold a report.
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        if request.path.startswith(("/api/", "/webhooks/")):
-            return jsonify({"error": "internal", "message": _KIND_MESSAGES[500]}), 500
-        return _KIND_MESSAGES[500], 500
-
+    console.init_app(app, csrf_exempt=exempt)
+    web_defaults.install(app, services)
     return app

@@ -1,4 +1,11 @@
-"""The `reportbot` command: serve, migrate, chat in the terminal, manage API tokens."""
+"""The `reportbot` command: serve, migrate, chat in the terminal, work the outbox, tokens.
+
+Every command gets a `Runtime` as its context object: the settings, the services and the
+assembled channels, each built on first use. Commands that other packages add (the staff
+console's `create-user`, a channel's own commands) read the same runtime, so nothing here
+is imported back by them. Configuration and connection problems are one line each, exit
+status 2 (bot/cli_errors.py).
+"""
 
 from __future__ import annotations
 
@@ -8,38 +15,61 @@ import socket
 import sys
 
 import click
+from alembic.script import ScriptDirectory
 
+from bot import worker as worker_loop
+from bot.app import Assembly, assemble, create_app
 from bot.cli_errors import Problem, ReportbotGroup
+from bot.console.cli import create_user
+from bot.db import alembic_config, current_revisions, upgrade_database
+from bot.services import Services, build_services
+from bot.serving import Server
 from bot.settings import Settings
+from bot.store import create_api_token as new_api_token
+from channels import telegram
+from channels.base import Channels
 
 
-def _settings() -> Settings:
-    """Read the settings; problems are reported by the command group, one line each."""
-    settings = Settings.from_env()
-    click.get_current_context().find_root().meta["reportbot.database_url"] = \
-        settings.database_url
-    return settings
+class Runtime:
+    """What a command needs, built on first use and kept for the command's life."""
 
+    def __init__(self, ctx: click.Context) -> None:
+        self._ctx = ctx
+        self._settings: Settings | None = None
+        self._assembly: Assembly | None = None
 
-def _services(settings: Settings):
-    from bot.services import build_services
+    def settings(self) -> Settings:
+        """Return the checked settings (problems raise ConfigError, one line each)."""
+        if self._settings is None:
+            self._settings = Settings.from_env()
+            self._ctx.meta["reportbot.database_url"] = self._settings.database_url
+        return self._settings
 
-    return build_services(settings)
+    def assembly(self) -> Assembly:
+        """Return the services, runner and channels (connects to nothing yet)."""
+        if self._assembly is None:
+            self._assembly = assemble(build_services(self.settings()))
+        return self._assembly
 
+    def services(self) -> Services:
+        """Return the services."""
+        return self.assembly().services
 
-def _ensure_schema(settings: Settings) -> None:
-    """Upgrade the embedded SQLite; refuse to start on an outdated PostgreSQL schema."""
-    from alembic.script import ScriptDirectory
+    def channels(self) -> Channels:
+        """Return the configured channels."""
+        return self.assembly().channels
 
-    from bot.db import alembic_config, current_revisions, upgrade_database
-
-    if settings.is_sqlite:
-        upgrade_database(settings.database_url)
-        return
-    heads = set(ScriptDirectory.from_config(alembic_config(settings.database_url)).get_heads())
-    if current_revisions(settings.database_url) != heads:
-        raise Problem("REPORTBOT_DATABASE_URL: the database schema is not up to date; run "
-                      "`reportbot db upgrade` first")
+    def migrate(self) -> None:
+        """Upgrade the embedded SQLite; refuse to go on with an outdated PostgreSQL schema."""
+        settings = self.settings()
+        if settings.is_sqlite:
+            upgrade_database(settings.database_url)
+            return
+        heads = set(ScriptDirectory.from_config(alembic_config(settings.database_url))
+                    .get_heads())
+        if current_revisions(settings.database_url) != heads:
+            raise Problem("REPORTBOT_DATABASE_URL: the database schema is not up to date; "
+                          "run `reportbot db upgrade` first")
 
 
 def _check_port(host: str, port: int) -> None:
@@ -73,6 +103,7 @@ def _verbose() -> None:
 def main(ctx: click.Context, debug: bool) -> None:
     """Report hate-related incidents to a social landlord, on any channel."""
     ctx.meta["reportbot.debug"] = debug
+    ctx.obj = Runtime(ctx)
     # Quiet by default, so the terminal chat starts with the greeting; commands that run
     # a service turn on INFO themselves.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s "
@@ -86,20 +117,17 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=int,
               help="Threads per worker (1 for gunicorn's sync workers).")
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.pass_obj
+def serve(runtime: Runtime, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web chat, webhooks, API and console with gunicorn."""
-    from bot.app import create_app
-    from bot.serving import Server
-
     _verbose()
-    settings = _settings()
+    runtime.settings()
     _check_port(host, port)
-    _ensure_schema(settings)
-    services = _services(settings)
-    flask_app = create_app(services=services)
-    services.db.dispose()  # each worker opens its own connections after the fork
-
-    click.echo(f"reportbot serving {services.org.name} on http://{host}:{port}/chat")
+    runtime.migrate()
+    assembly = runtime.assembly()
+    flask_app = create_app(assembly=assembly)
+    assembly.services.db.dispose()  # each worker opens its own connections after the fork
+    click.echo(f"reportbot serving {assembly.services.org.name} on http://{host}:{port}/chat")
     Server(flask_app, f"{host}:{port}", workers, threads).run()
 
 
@@ -109,73 +137,57 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def db_upgrade() -> None:
+@click.pass_obj
+def db_upgrade(runtime: Runtime) -> None:
     """Apply all migrations to the configured database."""
-    from bot.db import upgrade_database
-
     _verbose()
     logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)  # each step
-    settings = _settings()
-    upgrade_database(settings.database_url)
+    upgrade_database(runtime.settings().database_url)
     click.echo("database schema is up to date")
 
 
 @main.command("create-api-token")
 @click.option("--name", required=True, help="Who or what will use the token.")
-def create_api_token(name: str) -> None:
+@click.pass_obj
+def create_api_token(runtime: Runtime, name: str) -> None:
     """Create a bearer token for the duty queue API; printed once, alone on the last line."""
-    from bot.store import create_api_token as create
-
-    settings = _settings()
-    _ensure_schema(settings)
-    services = _services(settings)
-    with services.db.write() as session:
-        token = create(session, name)
+    runtime.migrate()
+    with runtime.services().db.write() as session:
+        token = new_api_token(session, name)
     click.echo(f"API token for {name!r} (shown once; store it safely):", err=True)
     click.echo(token)
 
 
 @main.command()
-def chat() -> None:
+@click.pass_obj
+def chat(runtime: Runtime) -> None:
     """Make a report in this terminal, through the same flow as every channel."""
-    from channels import terminal
-
     # The person at the prompt is making a report; operational warnings are not for them.
     logging.getLogger().setLevel(logging.ERROR)
-    settings = _settings()
-    _ensure_schema(settings)
-    terminal.run(_services(settings))
+    runtime.migrate()
+    runtime.channels().get("terminal").run()
 
 
 @main.command()
-def worker() -> None:
+@click.pass_obj
+def worker(runtime: Runtime) -> None:
     """Deliver queued messages and notifications, and expire abandoned conversations."""
-    from bot import worker as worker_loop
-
     _verbose()
-    settings = _settings()
-    _ensure_schema(settings)
-    worker_loop.run(_services(settings))
+    runtime.migrate()
+    worker_loop.run(runtime.assembly())
 
 
 @main.command()
-def expire() -> None:
+@click.pass_obj
+def expire(runtime: Runtime) -> None:
     """Wipe the answers of conversations abandoned longer than the expiry period."""
-    settings = _settings()
-    _ensure_schema(settings)
-    services = _services(settings)
-    count = services.conversations.purge_expired()
+    runtime.migrate()
+    count = runtime.assembly().runner.purge_expired()
     click.echo(f"expired {count} abandoned conversation(s)")
 
 
-from bot.console.cli import create_user  # noqa: E402 - attached after the group exists
-
 main.add_command(create_user)
-
-
-from channels.telegram_cli import telegram as _telegram  # noqa: E402
-
-main.add_command(_telegram)
+main.add_command(telegram.commands)
 
 
 if __name__ == "__main__":  # pragma: no cover

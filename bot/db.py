@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -142,8 +145,6 @@ class Database:
 
 def alembic_config(url: str):
     """Return an Alembic config pointing at this package's migrations and `url`."""
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -152,15 +153,11 @@ def alembic_config(url: str):
 
 def upgrade_database(url: str, revision: str = "heads") -> None:
     """Bring the schema at `url` up to date with the migrations."""
-    from alembic import command
-
     command.upgrade(alembic_config(url), revision)
 
 
 def current_revisions(url: str) -> set[str]:
     """Return the schema's applied migration heads (empty for a blank database)."""
-    from alembic.runtime.migration import MigrationContext
-
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

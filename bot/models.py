@@ -275,8 +275,9 @@ class ApiToken(Base):
 class OutboxMessage(Base):
     """A message to send later (not in reply to an inbound one), delivered by the worker.
 
-    `dedupe_key` makes enqueueing idempotent; the worker claims rows, sends, and marks
-    them sent, so a crash between commit and send loses nothing and sends nothing twice.
+    `dedupe_key` makes enqueueing idempotent; the worker leases rows (`next_attempt_at`
+    moves a lease ahead, bot/leases.py), sends, and marks them sent, so a crash between
+    commit and send loses nothing and sends nothing twice. `channel` is the target kind.
     """
 
     __tablename__ = "outbox"
@@ -292,7 +293,6 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
@@ -374,14 +374,14 @@ class TelegramChat(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TelegramDelivery(Base):
-    """One part of an outbox message already sent to Telegram; a retry resumes after it."""
+class OutboxPart(Base):
+    """One part of a multi-part outbox message already sent; a retry resumes after it."""
 
-    __tablename__ = "telegram_deliveries"
+    __tablename__ = "outbox_parts"
 
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
     part: Mapped[int] = mapped_column(Integer, primary_key=True)
-    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    provider_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

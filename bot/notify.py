@@ -1,9 +1,10 @@
 """Staff notifications: new high-priority cases, deadlines, repair requests.
 
 Nothing here sends directly. Each notice is put in the outbox in the transaction that
-caused it, one row per target with a dedupe key (case, event, target), and `reportbot
-worker` delivers it through `outbox_sender`: channels "staff_email" (SMTP, here),
-"staff_sms" and "staff_telegram" (channels/staff_send.py). A notice carries the case
+caused it, one row per target with a dedupe key (case, event, target) and its target kind
+("staff_email", "staff_sms", "staff_telegram"), and `reportbot worker` delivers it: e-mail
+through SMTP (`email_sender`, here), SMS and Telegram through the senders the channels
+offer for those kinds. A notice carries the case
 reference, its priority and hate flag, and a console link, never report content or contact
 details; a repair request adds the location and nothing else (4.8).
 
@@ -27,13 +28,18 @@ import logging
 import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import rota
 from bot.models import Case, utcnow
-from bot.outbox import Envelope, Sender, SendResult, enqueue
+from bot.outbox import enqueue
+from bot.sending import Envelope, Sender, SendResult
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("reportbot.notify")
 
@@ -48,11 +54,11 @@ _LOCATION_TYPES = {"home": "at or near a home", "communal": "a shared area",
                    "elsewhere": "elsewhere"}
 
 
-def _link(services, case: Case) -> str:
+def _link(services: Services, case: Case) -> str:
     return f"{services.settings.public_url or ''}/console/cases/{case.reference}"
 
 
-def _configured(services, kind: str) -> bool:
+def _configured(services: Services, kind: str) -> bool:
     settings = services.settings
     if kind == "email":
         return settings.smtp is not None
@@ -61,7 +67,7 @@ def _configured(services, kind: str) -> bool:
     return settings.telegram is not None
 
 
-def duty_targets(services, when: datetime) -> list[tuple[str, str]]:
+def duty_targets(services: Services, when: datetime) -> list[tuple[str, str]]:
     """Return the (kind, address) targets of whoever is on duty at the instant `when`."""
     if services.org.duty_rota:
         targets = rota.targets_of(rota.on_duty(services.org.duty_rota, when,
@@ -73,7 +79,7 @@ def duty_targets(services, when: datetime) -> list[tuple[str, str]]:
     return [("email", a) for a in services.settings.emails("duty")]
 
 
-def manager_targets(services) -> list[tuple[str, str]]:
+def manager_targets(services: Services) -> list[tuple[str, str]]:
     """Return the managers' (kind, address) targets."""
     if services.org.managers:
         return rota.targets_of(services.org.managers)
@@ -84,7 +90,7 @@ def _flags(case: Case) -> str:
     return f"{case.priority} priority" + (", hate-related" if case.hate_related else "")
 
 
-def _queue(session: Session, services, case: Case, key: str, to: list[str], subject: str,
+def _queue(session: Session, services: Services, case: Case, key: str, to: list[str], subject: str,
            body: str, dedupe_key: str) -> bool:
     if not to:
         return False
@@ -93,7 +99,7 @@ def _queue(session: Session, services, case: Case, key: str, to: list[str], subj
                    dedupe_key=dedupe_key, case_id=case.id) is not None
 
 
-def _queue_targets(session: Session, services, case: Case, key: str,
+def _queue_targets(session: Session, services: Services, case: Case, key: str,
                    targets: list[tuple[str, str]], subject: str, body: str, short: str,
                    dedupe_key: str) -> tuple[int, int]:
     """Queue one message per target; return how many were new and how many skipped."""
@@ -116,7 +122,7 @@ def _queue_targets(session: Session, services, case: Case, key: str,
     return queued, skipped
 
 
-def case_created(session: Session, services, case: Case,
+def case_created(session: Session, services: Services, case: Case,
                  when: datetime | None = None) -> bool:
     """Tell the duty officers on the rota about a new high-priority case, once per target.
 
@@ -145,7 +151,7 @@ def case_created(session: Session, services, case: Case,
     return queued > 0
 
 
-def repair_request(session: Session, services, case: Case) -> bool:
+def repair_request(session: Session, services: Services, case: Case) -> bool:
     """Ask the repairs team for an urgent repair, with the location only (4.8)."""
     details = services.store.details(case)
     where = details.get("location") or "(no address given: contact the case officer)"
@@ -160,7 +166,7 @@ def repair_request(session: Session, services, case: Case) -> bool:
                   f"Urgent repair for case {case.reference}", body, f"repair:{case.id}")
 
 
-def escalate(services, now: datetime | None = None) -> int:
+def escalate(services: Services, now: datetime | None = None) -> int:
     """Tell managers once per case and deadline that it is approaching or overdue (4.10)."""
     now = now or utcnow()
     managers = manager_targets(services)
@@ -193,26 +199,17 @@ def escalate(services, now: datetime | None = None) -> int:
     return queued
 
 
-def outbox_sender(services) -> list[tuple[str, Sender]]:
-    """Return the staff senders that are configured: email, SMS, Telegram."""
-    from channels import staff_send  # channels build on bot, not the other way round
-
-    senders = []
-    for channel, make in ((CHANNEL, _email_sender), (SMS_CHANNEL, staff_send.sms_sender),
-                          (TELEGRAM_CHANNEL, staff_send.telegram_sender)):
-        sender = make(services)
-        if sender is not None:
-            senders.append((channel, sender))
+def check_targets(services: Services, kinds: frozenset[str]) -> None:
+    """Log the staff targets of the organisation file that no configured sender reaches."""
     wanted = {kind for kind, _a in rota.targets_of((*services.org.duty_rota,
                                                     *services.org.managers))}
-    missing = sorted(k for k in wanted if not _configured(services, k))
+    missing = sorted(CHANNELS[k] for k in wanted if CHANNELS[k] not in kinds)
     if missing:
         log.warning("staff targets in the organisation file not reachable, channel not "
                     "configured: %s", ", ".join(missing))
-    return senders
 
 
-def _email_sender(services) -> Sender | None:
+def email_sender(services: Services) -> Sender | None:
     """Return the email sender when REPORTBOT_SMTP_HOST is set, else None."""
     smtp = services.settings.smtp
     if smtp is None:

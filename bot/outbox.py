@@ -1,83 +1,40 @@
 """The outbox: messages that are not a direct reply, delivered with retries by the worker.
 
 A message is enqueued in the same transaction as whatever caused it (a staff action, a
-submitted case), so a crash can lose neither. Delivery claims a row for a short lease,
-sends outside any transaction, then records the outcome; a worker that dies mid-send leaves
-the lease to expire and the row is tried again. Each sender returns a `SendResult` that
-says whether the message went, should be retried (and when), or failed for good.
+submitted case, a turn's replies), so a crash can lose neither. Delivery leases a row
+(bot/leases.py), sends outside any transaction, then records the outcome; a worker that
+dies mid-send leaves the lease to run out and the row is tried again. Each sender returns
+a `SendResult` that says whether the message went, should be retried (and when), or failed
+for good, and which parts of a long message went, so a retry never repeats one.
 
-Senders are registered per channel by the channel modules (Twilio, Telegram, email), so
-this module knows nothing about any provider.
+Rows carry their target kind in `channel` ("sms", "telegram", "staff_email", …); the
+senders for each kind come from whoever assembles the application (bot/app.py), so this
+module knows nothing about any provider.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.models import OutboxMessage, utcnow
+from bot import leases
+from bot.models import OutboxMessage, OutboxPart, utcnow
+from bot.sending import Envelope, Sender, SendResult
+from bot.upsert import insert
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("reportbot.outbox")
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """How one delivery attempt went.
-
-    `record`, if given, runs in the same transaction that records the outcome (a sender's
-    own bookkeeping, e.g. which parts of a long message went), so the two never disagree.
-    """
-
-    status: str  # "sent", "retry" or "failed"
-    error: str | None = None
-    retry_after: float | None = None
-    record: Callable[[Session], None] | None = None
-
-    def with_record(self, record: Callable[[Session], None]) -> SendResult:
-        """Return this result carrying `record`."""
-        return SendResult(self.status, self.error, self.retry_after, record)
-
-    @classmethod
-    def sent(cls) -> SendResult:
-        """Return a successful result."""
-        return cls("sent")
-
-    @classmethod
-    def retry(cls, error: str, retry_after: float | None = None) -> SendResult:
-        """Return a temporary failure, optionally with the provider's wait in seconds."""
-        return cls("retry", error, retry_after)
-
-    @classmethod
-    def failed(cls, error: str) -> SendResult:
-        """Return a permanent failure (e.g. the resident opted out)."""
-        return cls("failed", error)
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """A claimed outbox message, opened for its sender."""
-
-    id: int
-    kind: str
-    channel: str
-    conversation_id: int | None
-    case_id: int | None
-    payload: Mapping[str, Any]
-    attempts: int
-
-
-Sender = Callable[[Envelope], SendResult]
+backoff = leases.backoff
 
 
 def enqueue(session: Session, vault, *, kind: str, channel: str, payload: Mapping[str, Any],
@@ -89,67 +46,51 @@ def enqueue(session: Session, vault, *, kind: str, channel: str, payload: Mappin
     send it right after its transaction commits (`Outbox.deliver_claimed`); if it dies
     first, the lease runs out and the worker sends it.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
+    timing = leases.born_leased(now, LEASE) if claim else \
+        {"status": leases.PENDING, "attempts": 0, "next_attempt_at": not_before or now}
     return session.execute(
-        insert(OutboxMessage).values(
+        insert(session, OutboxMessage).values(
             dedupe_key=dedupe_key, kind=kind, channel=channel,
             conversation_id=conversation_id, case_id=case_id,
-            payload_enc=vault.seal_json(dict(payload)), status="pending",
-            attempts=1 if claim else 0, next_attempt_at=not_before or now, created_at=now,
-            claimed_until=now + LEASE if claim else None,
+            payload_enc=vault.seal_json(dict(payload)), created_at=now, **timing,
         ).on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(OutboxMessage.id)
     ).scalar_one_or_none()
 
 
-def backoff(attempts: int) -> timedelta:
-    """Return the wait before the next attempt: exponential with jitter, at most an hour."""
-    base = min(3600.0, 5.0 * (2 ** max(0, attempts - 1)))
-    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+def pending_id(session: Session, dedupe_key: str) -> int | None:
+    """Return the id of the still-pending message queued under `dedupe_key`, if any."""
+    return session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == leases.PENDING))
+
+
+def sent_parts(session: Session, outbox_id: int) -> set[int]:
+    """Return the parts of a multi-part message already sent."""
+    return set(session.scalars(select(OutboxPart.part).where(
+        OutboxPart.outbox_id == outbox_id)))
 
 
 class Outbox:
-    """Deliver due outbox messages through the registered senders."""
+    """Deliver due outbox messages through the senders of each target kind."""
 
-    def __init__(self, services, senders: Mapping[str, Sender] | None = None) -> None:
+    def __init__(self, services: Services, senders: Mapping[str, Sender] | None = None) -> None:
         self.services = services
         self.senders: dict[str, Sender] = dict(senders or {})
-
-    def register(self, channel: str, sender: Sender) -> None:
-        """Use `sender` for messages on `channel`."""
-        self.senders[channel] = sender
 
     def claim(self, limit: int = 20, now: datetime | None = None,
               ids: list[int] | None = None) -> list[Envelope]:
         """Lease up to `limit` due messages to this process."""
         now = now or utcnow()
-        db, vault = self.services.db, self.services.vault
-        with db.write() as session:
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending",
-                       OutboxMessage.next_attempt_at <= now,
-                       OutboxMessage.channel.in_(list(self.senders)),
-                       or_(OutboxMessage.claimed_until.is_(None),
-                           OutboxMessage.claimed_until < now))
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(limit)
-            )
-            if ids is not None:
-                query = query.where(OutboxMessage.id.in_(ids))
-            if not db.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            rows = session.scalars(query).all()
-            claimed = []
-            for row in rows:
-                row.claimed_until = now + LEASE
-                row.attempts += 1
-                claimed.append(Envelope(row.id, row.kind, row.channel, row.conversation_id,
-                                        row.case_id, vault.open_json(row.payload_enc),
-                                        row.attempts))
-            return claimed
+        where = [OutboxMessage.channel.in_(list(self.senders))]
+        if ids is not None:
+            where.append(OutboxMessage.id.in_(ids))
+        with self.services.db.write() as session:
+            rows = leases.claim(session, OutboxMessage, *where, limit=limit, lease=LEASE,
+                                now=now)
+            open_json = self.services.vault.open_json
+            return [Envelope(row.id, row.kind, row.channel, row.conversation_id, row.case_id,
+                             open_json(row.payload_enc), row.attempts) for row in rows]
 
     def deliver(self, envelope: Envelope) -> SendResult:
         """Send one claimed message and record the outcome."""
@@ -171,7 +112,7 @@ class Outbox:
 
     def _record(self, envelope: Envelope, result: SendResult) -> None:
         now = utcnow()
-        values: dict[str, Any] = {"claimed_until": None, "last_error": result.error}
+        values: dict[str, Any] = {"last_error": result.error}
         if result.status == "sent":
             values.update(status="sent", sent_at=now)
         elif result.status == "failed" or envelope.attempts >= MAX_ATTEMPTS:
@@ -183,8 +124,9 @@ class Outbox:
                 backoff(envelope.attempts)
             values.update(next_attempt_at=now + wait)
         with self.services.db.write() as session:
-            if result.record is not None:
-                result.record(session)
+            for part, provider_id in result.parts:
+                session.add(OutboxPart(outbox_id=envelope.id, part=part,
+                                             provider_message_id=provider_id))
             session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
                             .values(**values))
 

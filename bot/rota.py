@@ -104,3 +104,9 @@ def targets_of(people: Iterable[RotaEntry | Manager]) -> list[tuple[str, str]]:
         for pair in person.targets.items():
             seen.setdefault(pair, None)
     return list(seen)
+
+
+def staff_addresses(org, kind: str) -> frozenset[str]:
+    """Return the organisation's staff addresses of one kind ("sms", "telegram")."""
+    return frozenset(address for k, address in targets_of((*org.duty_rota, *org.managers))
+                     if k == kind)

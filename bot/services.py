@@ -7,6 +7,7 @@ from functools import cached_property
 
 from bot.crypto import Vault
 from bot.db import Database
+from bot.detect import LanguageGuesser
 from bot.i18n import Catalogs
 from bot.org import Organisation, load_organisation
 from bot.settings import Settings
@@ -18,7 +19,11 @@ from flows.report import build_flow
 
 @dataclass
 class Services:
-    """Everything a request handler needs; no module-level state anywhere."""
+    """The application's collaborators: configuration, keys, calendar, catalogs, database.
+
+    No module-level state anywhere; the conversation runner and the channels are built on
+    top of these by bot/app.py.
+    """
 
     settings: Settings
     org: Organisation
@@ -34,18 +39,9 @@ class Services:
         return CaseStore(self.vault, self.calendar)
 
     @cached_property
-    def guess_language(self):
-        """Return the offline language guesser for the enabled languages."""
-        from bot.detect import LanguageGuesser
-
+    def guess_language(self) -> LanguageGuesser:
+        """Return the offline language guesser for the enabled languages (built on use)."""
         return LanguageGuesser(self.catalogs.codes)
-
-    @cached_property
-    def conversations(self):
-        """Return the conversation turn runner."""
-        from bot.dispatch import Conversations
-
-        return Conversations(self)
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:

@@ -1,47 +1,37 @@
-"""`reportbot worker`: deliver the outbox and expire abandoned conversations, forever."""
+"""`reportbot worker`: deliver the outbox, fetch files, escalate deadlines, expire, forever."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot import notify
-from bot.outbox import Outbox, Sender
-from bot.services import Services
+from bot.outbox import Outbox
+
+if TYPE_CHECKING:
+    from bot.app import Assembly
 
 log = logging.getLogger("reportbot.worker")
 
-# Each channel module that can send outside a reply offers `outbox_sender(services)`,
-# returning (channel name, sender), a list of such pairs (one module serving several
-# channels, like Twilio's SMS and WhatsApp), or None when the channel is not configured.
-SENDER_MODULES: tuple[str, ...] = ("bot.notify", "channels.telegram_send",
-                                   "channels.twilio_outbound")
 
-# Each channel module whose residents send files by link offers
-# `fetch_pending_media(services) -> int`, fetching pending evidence with retries.
-MEDIA_MODULES: tuple[str, ...] = ("channels.telegram_media", "channels.twilio_media")
-
-
-def build_outbox(services: Services) -> Outbox:
-    """Return an outbox with a sender for every configured channel."""
-    outbox = Outbox(services)
-    for name in SENDER_MODULES:
-        module = importlib.import_module(name)
-        factory: Callable[[Services], tuple[str, Sender] | list | None] = \
-            module.outbox_sender
-        made = factory(services)
-        for channel, sender in ([made] if isinstance(made, tuple) else made or []):
-            outbox.register(channel, sender)
-    return outbox
+def build_outbox(assembly: Assembly) -> Outbox:
+    """Return an outbox with a sender for every configured target kind."""
+    services = assembly.services
+    senders = assembly.channels.senders()
+    email = notify.email_sender(services)
+    if email is not None:
+        senders[notify.CHANNEL] = email
+    notify.check_targets(services, frozenset(senders))
+    return Outbox(services, senders)
 
 
-def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
+def run(assembly: Assembly, interval: float = 1.0, expire_every: float = 3600.0,
         stop_after: float | None = None, escalate_every: float = 60.0) -> None:
     """Deliver due messages every `interval` seconds until SIGTERM/SIGINT."""
-    outbox = build_outbox(services)
+    services, runner, channels = assembly.services, assembly.runner, assembly.channels
+    outbox = build_outbox(assembly)
     log.info("worker started; channels: %s", ", ".join(sorted(outbox.senders)) or "none")
     stopping = False
 
@@ -59,13 +49,12 @@ def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
             notify.escalate(services)
             last_escalation = time.monotonic()
         if time.monotonic() - last_expiry >= expire_every:
-            count = services.conversations.purge_expired()
+            count = runner.purge_expired()
             if count:
                 log.info("expired %d abandoned conversation(s)", count)
             last_expiry = time.monotonic()
         attempted = outbox.run_once() if outbox.senders else 0
-        for name in MEDIA_MODULES:
-            attempted += importlib.import_module(name).fetch_pending_media(services)
+        attempted += channels.fetch_media()
         if stop_after is not None and time.monotonic() - started >= stop_after:
             break
         if not attempted:

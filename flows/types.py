@@ -111,6 +111,17 @@ class ConversationState:
     reference: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def question(self) -> str | None:
+        """Return what the conversation waits for: a step id, "language", "change" or None."""
+        if self.phase is Phase.CHOOSING_LANGUAGE:
+            return "language"
+        if self.phase is Phase.CHANGING:
+            return "change"
+        if self.phase in (Phase.SUBMITTED, Phase.PAUSED):
+            return None
+        return self.asked
+
     def to_json(self) -> dict:
         """Return a JSON-safe dict of the state."""
         return {

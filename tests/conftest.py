@@ -1,22 +1,23 @@
-"""Shared fixtures: real databases (a SQLite file per test, a PostgreSQL schema per test),
-the demo landlord, and the application built exactly as `reportbot serve` builds it."""
+"""Shared fixtures: real databases (a SQLite file per test, a PostgreSQL database per test,
+each a copy of a migrated template: tests/databases.py), the demo landlord, a free port,
+and the application built exactly as `reportbot serve` builds it."""
 
 from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bot.app import create_app
-from bot.db import Database, upgrade_database
+from bot.db import Database
 from bot.services import Services, build_services
 from bot.settings import DEMO_ORG_FILE, Settings
 from bot.store import create_api_token
+from tests.databases import drop_pg_database, migrated, new_pg_database
+from tests.served import free_port
 
 TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -57,7 +58,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Services]:
-    upgrade_database(settings.database_url)
+    migrated(settings.database_url)
     built = build_services(settings)
     yield built
     built.db.dispose()
@@ -79,38 +80,35 @@ def api_token(services: Services) -> str:
         return create_api_token(session, "tests")
 
 
-def _pg_schema_url(schema: str) -> str:
-    base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-    joiner = "&" if "?" in base else "?"
-    return f"{base}{joiner}options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema for one test; fails (not skips) if the server is down."""
+    """A migrated PostgreSQL database for one test; fails (not skips) if the server is down."""
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = new_pg_database(PG_URL)
     try:
-        yield _pg_schema_url(schema)
+        yield url
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        drop_pg_database(PG_URL, url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_services(request, tmp_path: Path) -> Iterator[Services]:
-    """Services on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL too."""
+def db_url(request, tmp_path: Path) -> str:
+    """A migrated database on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    built_settings = make_settings(tmp_path, url)
-    upgrade_database(url)
-    built = build_services(built_settings, db=Database(url))
+        return migrated(f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def any_services(db_url: str, tmp_path: Path) -> Iterator[Services]:
+    """Services on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL too."""
+    built = build_services(make_settings(tmp_path, db_url), db=Database(db_url))
     yield built
     built.db.dispose()
+
+
+@pytest.fixture
+def port() -> int:
+    """A free TCP port on the loopback interface."""
+    return free_port()

@@ -7,13 +7,19 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.dispatch import TurnResult
+from bot.app import assemble
 from bot.services import Services
+from bot.turns import TurnResult
 from flows.messages import Inbound, Outbound
 
 _ids = itertools.count(1)
 
 Says = str | list[str]
+
+
+def runner_of(services: Services):
+    """Return the conversation runner the application would use with these services."""
+    return assemble(services).runner
 
 
 class Resident:
@@ -23,13 +29,14 @@ class Resident:
                  sender: str | None = None, opened: bool = True,
                  language: str | None = None) -> None:
         self.services = services
+        self.runner = assemble(services).runner
         self.channel = channel
         self.sender = sender or f"resident-{uuid.uuid4().hex}"
         self.replies: tuple[Outbound, ...] = ()
         self.done = False
         if opened:
-            self.replies = services.conversations.open(channel, self.sender,
-                                                       language_hint=language).replies
+            self.replies = self.runner.open(channel, self.sender,
+                                            language_hint=language).replies
 
     def says(self, message: Says, message_id: str | None = None,
              at: datetime | None = None, **extra) -> TurnResult:
@@ -41,7 +48,7 @@ class Resident:
             choices=tuple(message) if isinstance(message, list) else (),
             received_at=at, **extra,
         )
-        result = self.services.conversations.handle(inbound)
+        result = self.runner.handle(inbound)
         self.replies, self.done = result.replies, result.done
         return result
 

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +11,7 @@ from click.testing import CliRunner
 from bot.cli import main
 from tests.conftest import TEST_SECRET
 from tests.helpers import VICTIM_REPORT
+from tests.served import REPORTBOT, free_port, start
 
 BIN = Path(sys.executable).parent
 
@@ -51,32 +47,14 @@ def test_bad_configuration_fails_with_the_setting_named(tmp_path):
     assert result.exit_code != 0 and "REPORTBOT_ORG_FILE" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_migrates_and_serves_with_gunicorn(tmp_path):
-    port = _free_port()
-    env = {**os.environ, **_env(tmp_path)}
-    env.pop("REPORTBOT_DATABASE_URL", None)
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [str(BIN / "reportbot"), "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    port = free_port()
+    env = _env(tmp_path)
+    served = start([REPORTBOT, "serve", "--port", str(port), "--workers", "2"], env, port,
+                   capture=True)
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("server did not start")
-        print(f"start-up to first healthy response: {time.monotonic() - started:.2f} s")
+        url = served.url
+        print(f"start-up to first healthy response: {served.started_in:.2f} s")
         opened = httpx.post(f"{url}/api/chat/sessions", json={}, timeout=5)
         assert opened.status_code == 201
         token = opened.json()["session"]
@@ -89,7 +67,6 @@ def test_serve_migrates_and_serves_with_gunicorn(tmp_path):
         assert reply.json()["messages"][-1]["question"] == "reporter_role"
         assert (tmp_path / "instance" / "reportbot.sqlite").exists()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=20)[0].decode()
+        output = served.stop()
     assert "Booting worker" in output
     assert token not in output  # tokens never reach the access log

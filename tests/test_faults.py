@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from bot.db import Database
 from bot.models import Case
 from tests.conftest import TEST_SECRET, english_only_org
 from tests.helpers import VICTIM_REPORT
+from tests.served import REPORTBOT, free_port, start
 
-BIN = Path(sys.executable).parent
+
+def start_serving(env: dict[str, str]):
+    """Serve with two gunicorn workers on a free port."""
+    port = free_port()
+    return start([REPORTBOT, "serve", "--port", str(port), "--workers", "2"], env, port)
 
 
 def test_database_unavailable_gives_a_retryable_503_and_loses_nothing(client, services,
@@ -49,49 +50,19 @@ def test_database_unavailable_gives_a_retryable_503_and_loses_nothing(client, se
     assert client.get("/healthz").status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return {"REPORTBOT_INSTANCE_DIR": str(tmp_path / "instance"),
+            "REPORTBOT_SECRET_KEY": TEST_SECRET, "REPORTBOT_DATABASE_URL": database_url,
+            "REPORTBOT_ORG_FILE": str(english_only_org(tmp_path))}
 
 
-def _serve(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "REPORTBOT_INSTANCE_DIR": str(tmp_path / "instance"),
-           "REPORTBOT_SECRET_KEY": TEST_SECRET, "REPORTBOT_DATABASE_URL": database_url,
-           "REPORTBOT_ORG_FILE": str(english_only_org(tmp_path))}
-    if not database_url.startswith("sqlite"):
-        subprocess.run([str(BIN / "reportbot"), "db", "upgrade"], env=env, check=True,
-                       capture_output=True)
-    proc = subprocess.Popen([str(BIN / "reportbot"), "serve", "--port", str(port),
-                             "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not start")
-
-
-def _workers(proc: subprocess.Popen) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True,
-                         text=True, check=False).stdout
-    return [int(p) for p in out.split()]
-
-
-@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres",
-                                                           marks=pytest.mark.postgres)])
-def test_sigkill_of_a_worker_mid_conversation_loses_nothing(tmp_path, engine, request):
+def test_sigkill_of_a_worker_mid_conversation_loses_nothing(tmp_path, db_url):
     """Kill a gunicorn worker with SIGKILL while residents are mid-report; clients retry
     like the web chat page (same body, same client id). Every report is stored exactly once
     and every conversation carries on from its last answered step."""
-    url_db = (f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}"
-              if engine == "sqlite" else request.getfixturevalue("pg_url"))
-    proc, base = _serve(tmp_path, url_db)
+    url_db = db_url
+    served = start_serving(_env(tmp_path, url_db))
+    base = served.url
     answers = [m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT]
     residents, problems, retries = 8, [], []
     started = threading.Event()
@@ -127,13 +98,12 @@ def test_sigkill_of_a_worker_mid_conversation_loses_nothing(tmp_path, engine, re
         for t in threads:
             t.start()
         started.wait(30)
-        victim = _workers(proc)[0]
+        victim = served.worker_pids()[0]
         os.kill(victim, signal.SIGKILL)
         for t in threads:
             t.join(120)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(20)
+        served.stop()
     assert problems == []
     db = Database(url_db)
     with db.read() as session:

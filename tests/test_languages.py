@@ -11,7 +11,6 @@ import pytest
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from bot.db import upgrade_database
 from bot.errors import ConfigError
 from bot.i18n import LOCALES_DIR, Catalogs
 from bot.i18n_check import check_all, check_catalog, placeholders
@@ -19,6 +18,7 @@ from bot.models import Case
 from bot.services import build_services
 from bot.settings import DEMO_ORG_FILE
 from tests.conftest import make_settings
+from tests.databases import migrated
 from tests.helpers import VICTIM_REPORT, Resident
 
 LANGUAGES = sorted(p.parent.parent.name for p in LOCALES_DIR.glob("*/LC_MESSAGES/messages.po"))
@@ -38,7 +38,7 @@ def multilingual_org(tmp_path: Path) -> Path:
 @pytest.fixture
 def multi(tmp_path):
     settings = make_settings(tmp_path, REPORTBOT_ORG_FILE=str(multilingual_org(tmp_path)))
-    upgrade_database(settings.database_url)
+    migrated(settings.database_url)
     services = build_services(settings)
     yield services
     services.db.dispose()

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.db import upgrade_database
 from bot.services import build_services
 from flows.messages import Inbound
 from tests.conftest import make_settings
-from tests.helpers import VICTIM_REPORT
+from tests.databases import migrated
+from tests.helpers import VICTIM_REPORT, runner_of
 from tests.test_languages import ALL, multilingual_org
 
 ANSWERS = [m for m, _ in VICTIM_REPORT]
@@ -31,7 +31,7 @@ awkward_text = st.one_of(
 def multi_services(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("properties")
     built = make_settings(tmp, REPORTBOT_ORG_FILE=str(multilingual_org(tmp)))
-    upgrade_database(built.database_url)
+    migrated(built.database_url)
     services = build_services(built)
     yield services
     services.db.dispose()
@@ -45,7 +45,7 @@ def multi_services(tmp_path_factory):
 def test_any_input_at_any_step_gets_a_reply_in_the_conversation_language(
         multi_services, language, depth, junk, as_choice):
     """Arbitrary text or button ids after `depth` good answers in `language`."""
-    conversations = multi_services.conversations
+    conversations = runner_of(multi_services)
     sender = uuid.uuid4().hex
     conversations.open("sms", sender)
     conversations.handle(Inbound(channel="sms", sender=sender, message_id=uuid.uuid4().hex,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.db import Database, upgrade_database
+from bot.db import Database
 from bot.models import Case, InboundMessage
 from bot.services import build_services
 from tests.channels.twilio_support import TwilioResident, bodies, post, twilio_env
@@ -21,12 +21,10 @@ RESIDENTS = 6
 ANSWERS = [m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def app_and_services(request, tmp_path):
-    url = (f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}"
-           if request.param == "sqlite" else request.getfixturevalue("pg_url"))
+@pytest.fixture
+def app_and_services(tmp_path, db_url):
+    url = db_url
     settings = make_settings(tmp_path, url, **twilio_env(TWILIO_RATE_LIMIT_PER_MINUTE="100"))
-    upgrade_database(url)
     services = build_services(settings, db=Database(url))
     yield create_app(services=services), services
     services.db.dispose()

@@ -138,7 +138,7 @@ def test_resident_retrying_concurrently_creates_one_case(any_services):
     results = []
 
     def submit() -> None:
-        results.append(s.conversations.handle(_inbound(resident, "submit", "final-1")))
+        results.append(resident.runner.handle(_inbound(resident, "submit", "final-1")))
 
     threads = [threading.Thread(target=submit) for _ in range(4)]
     for t in threads:

@@ -18,7 +18,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.console import audit, casework, forms, messaging
-from bot.console.web import CASEWORK, CLOSERS, MANAGERS, bp, can_see_full, roles_required, time_left
+from bot.console.web import (
+    CASEWORK,
+    CLOSERS,
+    MANAGERS,
+    bp,
+    can_see_full,
+    reply_channels,
+    roles_required,
+    time_left,
+)
 from bot.console.web import services as _services
 from bot.errors import PriorityDowngradeRefused
 from bot.models import Case, CaseNote, Evidence, StaffUser, utcnow
@@ -85,7 +94,8 @@ def case_page(reference: str):
                 notes=[(n, s.vault.open_text(n.text_enc)) for n in session.scalars(
                     select(CaseNote).where(CaseNote.case_id == case.id)
                     .order_by(CaseNote.id))],
-                reach=messaging.reachability(case, conversation, details),
+                reach=messaging.reachability(case, conversation, details,
+                                             reply_channels()),
                 closure_reason=s.vault.open_text(case.closure_reason_enc),
             )
         staff = session.scalars(select(StaffUser.username).where(
@@ -274,7 +284,8 @@ def message(reference: str):
     def apply(session, case):
         s = _services()
         conversation = casework.conversation_of(session, case)
-        reach = messaging.reachability(case, conversation, s.store.details(case))
+        reach = messaging.reachability(case, conversation, s.store.details(case),
+                                       reply_channels())
         if not reach.possible:
             raise casework.ActionRefused("Not sent: " + " ".join(reach.refusals))
         if reach.warnings and not form.confirm_safe.data:

@@ -16,7 +16,6 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from bot.console import audit
-from bot.dispatch import REPLY_CHANNELS
 from bot.models import Case, Conversation, utcnow
 from bot.outbox import enqueue
 from flows.engine import N_
@@ -50,12 +49,16 @@ class Reachability:
         return not self.refusals
 
 
-def reachability(case: Case, conversation: Conversation | None, details: dict) -> Reachability:
-    """Check the channel, opt-out, WhatsApp window and safe-contact answers."""
+def reachability(case: Case, conversation: Conversation | None, details: dict,
+                 reply_later: frozenset[str]) -> Reachability:
+    """Check the channel, opt-out, WhatsApp window and safe-contact answers.
+
+    `reply_later` names the channels that can carry a message that is not a reply.
+    """
     result = Reachability()
     if case.anonymous:
         result.refusals.append("The reporter chose to stay anonymous.")
-    if conversation is None or conversation.channel not in REPLY_CHANNELS:
+    if conversation is None or conversation.channel not in reply_later:
         result.refusals.append(f"The report came by {case.channel}, which cannot carry a "
                                "message later.")
     elif conversation.opted_out:

@@ -31,6 +31,11 @@ def services() -> Services:
     return current_app.extensions["reportbot"]
 
 
+def reply_channels() -> frozenset[str]:
+    """Return the channels that can carry a message to a resident later."""
+    return current_app.extensions["reportbot.assembly"].runner.reply_later
+
+
 def roles_required(*roles: str) -> Callable:
     """Refuse the view with 403 unless the signed-in member of staff has one of `roles`."""
     def decorate(view):

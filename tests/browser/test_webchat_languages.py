@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from bot.app import create_app
-from bot.db import upgrade_database
 from bot.services import build_services
 from tests.conftest import make_settings
+from tests.databases import migrated
 from tests.test_languages import multilingual_org
 
 pytestmark = pytest.mark.browser
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def app(tmp_path):
     settings = make_settings(tmp_path, REPORTBOT_ORG_FILE=str(multilingual_org(tmp_path)))
-    upgrade_database(settings.database_url)
+    migrated(settings.database_url)
     services = build_services(settings)
     yield create_app(services=services)
     services.db.dispose()

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.app import create_app
+from bot.app import assemble, create_app
 from bot.models import (
     Case,
     Conversation,
@@ -22,8 +22,8 @@ from bot.models import (
 )
 from bot.outbox import enqueue
 from bot.worker import build_outbox
-from channels.telegram_parse import parse_update
-from channels.telegram_render import render
+from channels.telegram.parse import parse_update
+from channels.telegram.render import render
 from flows.messages import Choice, Outbound
 from tests.channels.contract import ChannelContract
 from tests.channels.fake_telegram import FakeBotApi
@@ -155,11 +155,11 @@ def test_forged_or_missing_secret_is_refused_and_nothing_stored(client, services
 
 def test_webhook_is_off_without_a_token(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="reportbot.telegram")
-    from bot.db import upgrade_database
     from bot.services import build_services
+    from tests.databases import migrated
 
     settings = make_settings(tmp_path)
-    upgrade_database(settings.database_url)
+    migrated(settings.database_url)
     services = build_services(settings)
     client = create_app(services=services).test_client()
     response = client.post("/webhooks/telegram", json=payload("private_text"),
@@ -239,10 +239,10 @@ def test_flood_control_429_is_honoured_through_the_outbox(resident, fake, servic
         row = session.scalars(select(OutboxMessage)).one()
     assert row.status == "pending" and "429" in row.last_error
     assert timedelta(seconds=6) <= row.next_attempt_at - before <= timedelta(seconds=9)
-    assert build_outbox(services).run_once() == 0  # not due yet
+    assert build_outbox(assemble(services)).run_once() == 0  # not due yet
     with services.db.write() as session:
         session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
-    assert build_outbox(services).run_once() == 1
+    assert build_outbox(assemble(services)).run_once() == 1
     assert len(resident.texts()) == 2
 
 
@@ -262,7 +262,7 @@ def test_429_in_the_middle_resumes_after_the_last_part_sent(resident, fake, serv
     assert len(resident.texts()) == sent_before + 1
     with services.db.write() as session:
         session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
-    assert build_outbox(services).run_once() == 1
+    assert build_outbox(assemble(services)).run_once() == 1
     texts = resident.texts()
     assert len(texts) == sent_before + 2 and texts[-1] != texts[-2]
     assert "999" in texts[-2]
@@ -281,7 +281,7 @@ def test_blocked_resident_is_marked_unreachable(resident, fake, services):
                 payload={"text": "An officer has picked up your report."},
                 dedupe_key="case-update-1", conversation_id=conv.id)
     calls = len(fake.calls_of("sendMessage"))
-    assert build_outbox(services).run_once() == 1
+    assert build_outbox(assemble(services)).run_once() == 1
     assert len(fake.calls_of("sendMessage")) == calls  # not even tried
     resident.presses("victim", step="reporter_role")  # writing again: they unblocked us
     with services.db.read() as session:
@@ -314,21 +314,19 @@ def test_failed_download_never_blocks_the_reply_and_the_worker_retries(resident,
         [evidence] = session.scalars(select(Evidence)).all()
     assert evidence.status == "pending" and evidence.content_type == "application/pdf"
     fake.add_file("BQACAgQAAxkBAAMPZ-doc", b"%PDF-1.4 fictional", "documents/file_9.pdf")
-    from channels.telegram_media import fetch_pending_media
-
     with services.db.write() as session:
         session.execute(update(Evidence).values(next_attempt_at=utcnow()))
-    assert fetch_pending_media(services) == 1
+    assert assemble(services).channels.get("telegram").fetch_media() == 1
     with services.db.read() as session:
         assert session.get(Evidence, evidence.id).status == "stored"
 
 
 def test_oversized_file_is_refused(tmp_path, fake):
-    from bot.db import upgrade_database
     from bot.services import build_services
+    from tests.databases import migrated
 
     settings = make_settings(tmp_path, TELEGRAM_MAX_FILE_BYTES="100", **telegram_env(fake))
-    upgrade_database(settings.database_url)
+    migrated(settings.database_url)
     services = build_services(settings)
     fake.add_file("AgACAgQAAxkBAAMOZ-large", b"x" * 500)
     resident = TelegramResident(webhook_poster(create_app(services=services).test_client()),
@@ -336,7 +334,7 @@ def test_oversized_file_is_refused(tmp_path, fake):
     resident.start()
     resident.post(payload("photo"))
     with services.db.read() as session:
-        assert session.scalars(select(Evidence)).one().status == "too_large"
+        assert session.scalars(select(Evidence)).one().status == "rejected"
     assert fake.calls_of("download") == []
     services.db.dispose()
 

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -15,16 +10,18 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from bot.app import assemble
 from bot.cli import main
-from bot.db import Database, upgrade_database
+from bot.db import Database
 from bot.models import Case, Conversation, InboundMessage, OutboxMessage, TelegramCursor
 from bot.services import build_services
-from channels.telegram_bot import load_config
-from channels.telegram_cli import run_poll
+from channels.telegram.cli import run_poll
 from tests.channels.fake_telegram import FakeBotApi
 from tests.channels.telegram_support import HEADER, SECRET, TOKEN, TelegramResident
 from tests.conftest import TEST_SECRET, english_only_org, make_settings
+from tests.databases import migrated
 from tests.helpers import VICTIM_REPORT
+from tests.served import REPORTBOT, free_port, start
 
 
 @pytest.fixture
@@ -50,20 +47,21 @@ def _env(tmp_path: Path, fake: FakeBotApi, database_url: str | None = None) -> d
 def test_poll_feeds_the_same_pipeline_and_resumes_after_a_restart(tmp_path, fake):
     settings = make_settings(tmp_path, **{k: v for k, v in _env(tmp_path, fake).items()
                                            if k.startswith("TELEGRAM_")})
-    upgrade_database(settings.database_url)
+    migrated(settings.database_url)
     services = build_services(settings)
-    config = load_config(settings)
+    channel = assemble(services).channels.get("telegram")
+    config = channel.config
     resident = TelegramResident(fake.updates.append, fake)
     resident.start()
     resident.says("no")
-    assert run_poll(services, config, timeout=1, stop_after=1.5) == 2
+    assert run_poll(channel, timeout=1, stop_after=1.5) == 2
     texts = resident.texts()
     assert "999" in texts[0] and len(texts) == 3
     with services.db.read() as session:
         cursor = session.get(TelegramCursor, config.bot.bot_id)
     assert cursor.next_offset == fake.updates[-1]["update_id"] + 1
     # A restarted poller asks from the saved offset: nothing is handled twice.
-    assert run_poll(services, config, timeout=1, stop_after=1.2) == 0
+    assert run_poll(channel, timeout=1, stop_after=1.2) == 0
     assert resident.texts() == texts
     assert fake.calls_of("getUpdates")[-1]["offset"] == str(cursor.next_offset)
     services.db.dispose()
@@ -88,36 +86,13 @@ def test_cli_sets_the_webhook_and_shows_its_info_without_the_token(tmp_path, fak
 
 # ---- two gunicorn workers ---------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}"
-    return request.getfixturevalue("pg_url")
-
-
-def test_two_gunicorn_workers_serve_one_conversation(tmp_path, fake, database_url):
-    upgrade_database(database_url)
-    env = {**os.environ, **_env(tmp_path, fake, database_url)}
-    port = _free_port()
-    reportbot = str(Path(sys.executable).parent / "reportbot")
-    server = subprocess.Popen([reportbot, "serve", "--workers", "2", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
+def test_two_gunicorn_workers_serve_one_conversation(tmp_path, fake, db_url):
+    database_url = db_url
+    port = free_port()
+    server = start([REPORTBOT, "serve", "--workers", "2", "--port", str(port)],
+                   _env(tmp_path, fake, database_url), port, capture=True)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        http = httpx.Client(base_url=base, timeout=30)
+        http = httpx.Client(base_url=server.url, timeout=30)
 
         def post(update: dict) -> None:
             response = http.post("/webhooks/telegram", json=update, headers={HEADER: SECRET})
@@ -145,9 +120,8 @@ def test_two_gunicorn_workers_serve_one_conversation(tmp_path, fake, database_ur
         assert not errors, errors
         http.close()
     finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=30)
-    assert TOKEN.split(":")[1].encode() not in stderr
+        output = server.stop()
+    assert TOKEN.split(":")[1] not in output
     # Both worker processes talked to the Bot API (each initialises its Bot once).
     assert len(fake.calls_of("getMe")) == 2
     settings = make_settings(tmp_path, database_url)

@@ -13,14 +13,13 @@ from sqlalchemy import func, select
 from bot import ratelimit
 from bot.app import create_app
 from bot.models import Case, CaseEvent, Conversation, Evidence, InboundMessage, SenderRate
-from channels.twilio import keyword, normalise_number
+from channels.twilio.messaging import keyword, normalise_number
 from tests.channels.contract import ChannelContract
 from tests.channels.twilio_support import (
     PUBLIC_URL,
     WEBHOOK,
     TwilioResident,
     bodies,
-    database_url,
     new_sid,
     payload,
     post,
@@ -29,7 +28,7 @@ from tests.channels.twilio_support import (
     twilio_services,
 )
 from tests.conftest import make_settings
-from tests.helpers import VICTIM_REPORT
+from tests.helpers import VICTIM_REPORT, runner_of
 
 SAM = "+447700900123"
 
@@ -52,11 +51,6 @@ class TestWhatsAppContract(ChannelContract):
 
     def resident(self, app, services):
         return TwilioResident(app.test_client(), "whatsapp", "+447700900124")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    return database_url(request, tmp_path)
 
 
 @pytest.fixture
@@ -315,7 +309,7 @@ def test_counts_are_per_minute_and_kept_in_the_database(tw):
 
     def count(at):
         with tw.db.write() as session:
-            conversation = tw.conversations.locked(session, "sms", SAM, at)
+            conversation = runner_of(tw).locked(session, "sms", SAM, at)
             return ratelimit.count(session, conversation, 2, now=at)
 
     verdicts = [count(t0 + timedelta(seconds=i)) for i in range(4)]

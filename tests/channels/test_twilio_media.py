@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import create_app
+from bot.app import assemble, create_app
+from bot.media import MAX_ATTEMPTS
 from bot.models import Evidence, utcnow
-from channels.twilio_media import MAX_ATTEMPTS, fetch_pending_media
+from channels.twilio import media
 from tests.channels.twilio_support import (
     TwilioResident,
     bodies,
-    database_url,
     fake_twilio,
     new_sid,
     payload,
@@ -25,11 +25,6 @@ from tests.channels.twilio_support import (
 )
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"fictional jpeg bytes " * 200
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    return database_url(request, tmp_path)
 
 
 @pytest.fixture
@@ -64,6 +59,11 @@ def _evidence(tw) -> Evidence:
         return row
 
 
+def _fetch(tw, now=None) -> int:
+    channel = assemble(tw).channels.get("twilio")
+    return media.fetch_pending_media(channel.ports.media, channel.config, now=now)
+
+
 def _later(days: int = 2):
     return utcnow() + timedelta(days=days)
 
@@ -73,18 +73,18 @@ def test_photo_is_fetched_through_the_redirect_and_sealed(tw, fake, caplog):
     assert "kept this file" in replies[0]
     assert fake.media_requests == 0  # the reply never waits for the download
     with caplog.at_level(logging.DEBUG):
-        assert fetch_pending_media(tw) == 1
+        assert _fetch(tw) == 1
     row = _evidence(tw)
     assert row.status == "stored" and row.size == len(PHOTO)
     assert row.sha256 == hashlib.sha256(PHOTO).hexdigest()
     assert tw.vault.open(row.data_enc) == PHOTO and PHOTO not in row.data_enc
     assert "Signature=" not in caplog.text and "/Media/" not in caplog.text
-    assert fetch_pending_media(tw) == 0
+    assert _fetch(tw) == 0
 
 
 def test_whatsapp_document_is_fetched(tw, fake):
     _send_media(tw, fake, "application/pdf", b"%PDF-1.4 fictional", "whatsapp_media.txt")
-    fetch_pending_media(tw)
+    _fetch(tw)
     row = _evidence(tw)
     assert (row.channel, row.status, row.content_type) == ("whatsapp", "stored",
                                                            "application/pdf")
@@ -93,11 +93,11 @@ def test_whatsapp_document_is_fetched(tw, fake):
 def test_a_failed_fetch_is_retried_later(tw, fake):
     _send_media(tw, fake)
     fake.media_failures = 1
-    assert fetch_pending_media(tw) == 1
+    assert _fetch(tw) == 1
     row = _evidence(tw)
     assert row.status == "pending" and row.attempts == 1 and row.next_attempt_at > utcnow()
-    assert fetch_pending_media(tw) == 0  # not due yet
-    assert fetch_pending_media(tw, now=_later()) == 1
+    assert _fetch(tw) == 0  # not due yet
+    assert _fetch(tw, now=_later()) == 1
     assert _evidence(tw).status == "stored"
 
 
@@ -105,10 +105,10 @@ def test_fetching_gives_up_after_several_attempts(tw, fake):
     _send_media(tw, fake)
     fake.media_failures = 1000
     for attempt in range(MAX_ATTEMPTS):
-        assert fetch_pending_media(tw, now=_later(attempt + 1)) == 1
+        assert _fetch(tw, now=_later(attempt + 1)) == 1
     row = _evidence(tw)
     assert row.status == "failed" and row.attempts == MAX_ATTEMPTS and row.data_enc is None
-    assert fetch_pending_media(tw, now=_later(30)) == 0
+    assert _fetch(tw, now=_later(30)) == 0
 
 
 @pytest.mark.parametrize("content_type, data", [
@@ -118,14 +118,14 @@ def test_fetching_gives_up_after_several_attempts(tw, fake):
 ])
 def test_wrong_type_or_too_large_is_refused_for_good(tw, fake, content_type, data):
     _send_media(tw, fake, content_type, data)
-    fetch_pending_media(tw)
+    _fetch(tw)
     row = _evidence(tw)
     assert row.status == "rejected" and row.data_enc is None
-    assert fetch_pending_media(tw, now=_later()) == 0
+    assert _fetch(tw, now=_later()) == 0
 
 
 def test_credentials_are_never_sent_to_a_url_that_is_not_twilio(tw, fake):
     elsewhere = f"http://127.0.0.1:{fake.storage.server_address[1]}/media/anything"
     _send_media(tw, fake, url=elsewhere)
-    fetch_pending_media(tw)
+    _fetch(tw)
     assert _evidence(tw).status == "rejected"

@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot.app import assemble
 from bot.models import Case, CaseEvent, Conversation, OutboxMessage, utcnow
 from bot.outbox import enqueue
 from bot.worker import build_outbox
 from tests.channels.twilio_support import (
     SMS_FROM,
-    database_url,
     fake_twilio,
     twilio_services,
 )
@@ -25,11 +25,6 @@ from tests.helpers import VICTIM_REPORT, Resident
 SAM = "+447700900123"
 TYPED = "07700 900456"  # a number the resident typed: never texted
 TEMPLATE = "HX0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    return database_url(request, tmp_path)
 
 
 @pytest.fixture
@@ -78,7 +73,7 @@ def send(services, conversation_id: int, case_id: int | None, channel: str = "sm
     with services.db.write() as session:
         enqueue(session, services.vault, kind=kind, channel=channel, payload=payload,
                 dedupe_key=key, conversation_id=conversation_id, case_id=case_id)
-    build_outbox(services).run_once()
+    build_outbox(assemble(services)).run_once()
     with services.db.read() as session:
         return session.scalars(select(OutboxMessage).where(
             OutboxMessage.dedupe_key == key)).one()
@@ -127,7 +122,7 @@ def test_server_errors_are_retried_with_backoff(tw, fake):
     with tw.db.write() as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
                         .values(next_attempt_at=utcnow()))
-    build_outbox(tw).run_once()
+    build_outbox(assemble(tw)).run_once()
     with tw.db.read() as session:
         assert session.get(OutboxMessage, row.id).status == "sent"
     assert len(fake.created) == 2

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.db import upgrade_database
 from bot.services import build_services
 from bot.settings import DEMO_ORG_FILE
-from channels.twilio import SMS
-from channels.twilio_render import gsm_fold, pack, render_replies, segments
+from channels.twilio.messaging import SMS
+from channels.twilio.render import gsm_fold, pack, render_replies, segments
 from flows.engine import ConversationState, TurnContext
 from flows.messages import Choice, Outbound
 from tests.conftest import make_settings
+from tests.databases import migrated
 from tests.helpers import VICTIM_REPORT, Resident
 
 
@@ -75,7 +75,7 @@ def _ctx(services) -> TurnContext:
 @pytest.fixture
 def every_language(tmp_path):
     settings = make_settings(tmp_path, REPORTBOT_ORG_FILE=str(DEMO_ORG_FILE))
-    upgrade_database(settings.database_url)
+    migrated(settings.database_url)
     built = build_services(settings)
     yield built
     built.db.dispose()

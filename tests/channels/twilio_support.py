@@ -253,22 +253,16 @@ def twilio_env(**extra: str) -> dict[str, str]:
     }
 
 
-def database_url(request, tmp_path: Path) -> str:
-    """Return the SQLite file or PostgreSQL schema a parametrised test runs on."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}"
-    return request.getfixturevalue("pg_url")
-
-
 @contextmanager
 def twilio_services(tmp_path: Path, url: str, **extra: str):
     """Build migrated services on `url` with Twilio configured (and `extra` settings)."""
-    from bot.db import Database, upgrade_database
+    from bot.db import Database
     from bot.services import build_services
     from tests.conftest import make_settings
+    from tests.databases import migrated
 
     settings = make_settings(tmp_path, url, **twilio_env(**extra))
-    upgrade_database(url)
+    migrated(url)
     services = build_services(settings, db=Database(url))
     try:
         yield services

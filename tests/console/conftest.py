@@ -10,6 +10,7 @@ import pytest
 from bot.console.auth import create_user
 from bot.services import Services
 from bot.settings import Settings
+from tests.channels.twilio_support import twilio_env
 from tests.conftest import make_settings
 from tests.console.smtp_fake import FakeSMTP
 from tests.helpers import VICTIM_REPORT, Resident
@@ -44,7 +45,8 @@ def smtp() -> Iterator[FakeSMTP]:
 
 @pytest.fixture
 def settings(tmp_path, smtp) -> Settings:
-    return make_settings(tmp_path, **console_env(smtp.port))
+    # Twilio is configured (nothing is sent to it here) so that SMS cases can be messaged.
+    return make_settings(tmp_path, **{**twilio_env(), **console_env(smtp.port)})
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot import notify, worker
+from bot.app import assemble
 from bot.models import Case, Conversation, OutboxMessage, utcnow
 from bot.outbox import LEASE
 from tests.console.conftest import NARRATIVE, login, post_form, report
@@ -41,7 +42,7 @@ def test_new_hate_case_queues_one_alert_in_the_same_transaction(services):
 
 def test_crash_between_commit_and_send_loses_nothing_and_sends_once(services, smtp):
     reference = report(services)
-    outbox = worker.build_outbox(services)
+    outbox = worker.build_outbox(assemble(services))
     assert "staff_email" in outbox.senders
     # A worker claims the message and dies before sending it.
     [claimed] = outbox.claim()
@@ -68,7 +69,7 @@ def test_worker_loop_sends_alerts_and_escalations(services, smtp):
         session.execute(update(Case).values(next_deadline=utcnow() - timedelta(hours=1)))
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     try:
-        worker.run(services, interval=0.05, stop_after=1.0, escalate_every=0.2)
+        worker.run(assemble(services), interval=0.05, stop_after=1.0, escalate_every=0.2)
     finally:
         signal.signal(signal.SIGINT, handlers[0])
         signal.signal(signal.SIGTERM, handlers[1])
@@ -95,7 +96,7 @@ def test_escalation_is_once_per_case_and_stage(services):
 def test_refused_recipient_is_a_permanent_failure(services, smtp):
     report(services)
     smtp.refuse_recipients = True
-    outbox = worker.build_outbox(services)
+    outbox = worker.build_outbox(assemble(services))
     assert outbox.run_once() == 1
     assert _outbox(services)[0].status == "failed"
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import notify
+from bot.app import assemble
 from bot.errors import ConfigError
 from bot.models import Case, OutboxMessage, utcnow
 from bot.org import load_organisation
@@ -18,6 +19,7 @@ from bot.rota import on_duty
 from bot.services import build_services
 from bot.settings import DEMO_ORG_FILE
 from bot.sla import WorkingCalendar
+from bot.worker import build_outbox
 from tests.channels.fake_telegram import FakeBotApi
 from tests.channels.telegram_support import SECRET, TOKEN
 from tests.channels.twilio_support import SMS_FROM, fake_twilio, twilio_env
@@ -175,10 +177,10 @@ def telegram():
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def settings(request, tmp_path, smtp, twilio, telegram):
+@pytest.fixture
+def settings(db_url, tmp_path, smtp, twilio, telegram):
     """The demo landlord with its rota; email, Twilio and Telegram on local fakes."""
-    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    url = db_url
     org_file = tmp_path / "org-rota.toml"
     org_file.write_text(_org_text(), encoding="utf-8")
     env = {**console_env(smtp.port), **twilio_env(TWILIO_API_BASE_URL=twilio.url),
@@ -196,7 +198,9 @@ def _rows(services, *channels: str) -> list[OutboxMessage]:
 
 
 def _staff_outbox(services) -> Outbox:
-    return Outbox(services, dict(notify.outbox_sender(services)))
+    senders = {kind: send for kind, send in build_outbox(assemble(services)).senders.items()
+               if kind in STAFF_CHANNELS}
+    return Outbox(services, senders)
 
 
 def _staff_report(client, local: str) -> str:

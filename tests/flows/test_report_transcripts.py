@@ -317,7 +317,7 @@ def test_purge_wipes_abandoned_answers_but_never_a_submitted_report(services):
     abandoned = Resident(services)
     abandoned.follow(VICTIM_REPORT[:5])
     later = datetime.now(UTC) + timedelta(days=8)
-    assert services.conversations.purge_expired(now=later) == 2
+    assert finished.runner.purge_expired(now=later) == 2
     with services.db.read() as session:
         assert all(c.state_enc is None for c in session.scalars(select(Conversation)))
     [case] = _cases(services)
@@ -332,7 +332,7 @@ def test_purge_wipes_abandoned_answers_but_never_a_submitted_report(services):
     old = [m for m in kept if m.received_at < purged_at]
     assert old and all(services.vault.open_json(m.replies_enc) == [] for m in old)
     # A replay of an old, already-handled message changes nothing and says nothing.
-    replay = services.conversations.handle(Inbound(
+    replay = finished.runner.handle(Inbound(
         channel="webchat", sender=finished.sender, message_id=old[0].message_key, text="no"))
     assert replay.duplicate and replay.replies == ()
 

@@ -2,7 +2,8 @@
 
 `poll` feeds updates into the same pipeline as the webhook and keeps the next offset in
 the database, so a restarted poller neither skips nor reprocesses updates. Nothing printed
-here contains the bot token.
+here contains the bot token. The commands get what they need from the `reportbot` group's
+runtime (`ctx.obj`): the settings, and the configured channels.
 """
 
 from __future__ import annotations
@@ -11,29 +12,36 @@ import logging
 import signal
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
 
 from bot.cli_errors import Problem, driver_reason
+from channels.telegram.api import (
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    TelegramConfig,
+    TelegramError,
+    call,
+)
+from channels.telegram.channel import ALLOWED_UPDATES, PATH
+
+if TYPE_CHECKING:
+    from channels.telegram.channel import TelegramChannel
 
 log = logging.getLogger("reportbot.telegram")
 
 
-def _setup():
-    from bot.cli import _ensure_schema, _services, _settings
-    from channels.telegram_bot import load_config
-
-    settings = _settings()
-    config = load_config(settings)
-    if config is None:
+def _channel(ctx: click.Context) -> TelegramChannel:
+    channel = ctx.obj.channels().get("telegram")
+    if channel is None:
         raise Problem("TELEGRAM_BOT_TOKEN: required for `reportbot telegram` commands")
-    return settings, config, _ensure_schema, _services
+    return channel
 
 
-def _call(config, fn, timeout: float = 30.0, refused_setting: str = "TELEGRAM_BOT_TOKEN"):
-    from channels.telegram_bot import Forbidden, InvalidToken, NetworkError, TelegramError, call
-
+def _call(config: TelegramConfig, fn, timeout: float = 30.0,
+          refused_setting: str = "TELEGRAM_BOT_TOKEN"):
     base = config.bot.api_base_url or "https://api.telegram.org"
     try:
         return call(config.bot, fn, timeout=timeout)
@@ -61,15 +69,16 @@ def telegram() -> None:
 
 
 @telegram.command("set-webhook")
-def set_webhook() -> None:
+@click.pass_context
+def set_webhook(ctx: click.Context) -> None:
     """Point Telegram at REPORTBOT_PUBLIC_URL/webhooks/telegram with the secret token."""
-    from channels.telegram import ALLOWED_UPDATES
-
-    settings, config, _, _ = _setup()
-    if not settings.public_url:
+    channel = _channel(ctx)
+    public_url = ctx.obj.settings().public_url
+    if not public_url:
         raise Problem("REPORTBOT_PUBLIC_URL: required to set the webhook (the public "
                       "https:// address of this service)")
-    url = settings.public_url + "/webhooks/telegram"
+    url = public_url + PATH
+    config = channel.config
     _call(config, lambda bot: bot.set_webhook(
         url=url, secret_token=config.webhook_secret, allowed_updates=list(ALLOWED_UPDATES)),
         refused_setting="REPORTBOT_PUBLIC_URL")
@@ -77,9 +86,10 @@ def set_webhook() -> None:
 
 
 @telegram.command()
-def info() -> None:
+@click.pass_context
+def info(ctx: click.Context) -> None:
     """Show what Telegram knows about the webhook (pending updates, last error)."""
-    _, config, _, _ = _setup()
+    config = _channel(ctx).config
     data = _call(config, lambda bot: bot.get_webhook_info())
     click.echo(f"url: {data.url or '(none: long polling)'}")
     click.echo(f"pending updates: {data.pending_update_count}")
@@ -96,23 +106,23 @@ def info() -> None:
               help="Stop after this many seconds (for tests and trials).")
 @click.option("--delete-webhook", is_flag=True,
               help="Remove a webhook first (Telegram refuses getUpdates while one is set).")
-def poll(timeout: int, stop_after: float | None, delete_webhook: bool) -> None:
+@click.pass_context
+def poll(ctx: click.Context, timeout: int, stop_after: float | None,
+         delete_webhook: bool) -> None:
     """Fetch updates by long polling into the same pipeline as the webhook."""
-    settings, config, ensure_schema, make_services = _setup()
-    ensure_schema(settings)
-    services = make_services(settings)
+    channel = _channel(ctx)
+    ctx.obj.migrate()
     if delete_webhook:
-        _call(config, lambda bot: bot.delete_webhook(drop_pending_updates=False))
-    count = run_poll(services, config, timeout=timeout, stop_after=stop_after)
+        _call(channel.config, lambda bot: bot.delete_webhook(drop_pending_updates=False))
+    count = run_poll(channel, timeout=timeout, stop_after=stop_after)
     click.echo(f"handled {count} update(s)")
 
 
-def run_poll(services, config, timeout: int = 30, stop_after: float | None = None) -> int:
+def run_poll(channel: TelegramChannel, timeout: int = 30,
+             stop_after: float | None = None) -> int:
     """Long-poll getUpdates and process each update once; return how many were handled."""
-    from channels.telegram import ALLOWED_UPDATES
-    from channels.telegram_bot import NetworkError, call
-    from channels.telegram_pipeline import process_update
-
+    config, delivery = channel.config, channel.ports.delivery
+    cursor = config.bot.bot_id
     stopping = False
 
     def stop(_signum, _frame) -> None:
@@ -132,7 +142,7 @@ def run_poll(services, config, timeout: int = 30, stop_after: float | None = Non
                 if left <= 0:
                     break
                 wait = max(0, min(timeout, int(left)))
-            offset = _offset(services, config)
+            offset = delivery.cursor(cursor)
             try:
                 updates = call(config.bot, lambda bot, o=offset, w=wait: bot.get_updates(
                     offset=o, timeout=w, allowed_updates=list(ALLOWED_UPDATES)),
@@ -142,30 +152,10 @@ def run_poll(services, config, timeout: int = 30, stop_after: float | None = Non
                 time.sleep(1)
                 continue
             for item in updates:
-                process_update(services, config, item.to_dict())
-                _save_offset(services, config, item.update_id + 1)
+                channel.updates.process(item.to_dict())
+                delivery.advance_cursor(cursor, item.update_id + 1)
                 handled += 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return handled
-
-
-def _offset(services, config) -> int | None:
-    from bot.models import TelegramCursor
-
-    with services.db.read() as session:
-        return session.scalar(select(TelegramCursor.next_offset).where(
-            TelegramCursor.bot_id == config.bot.bot_id))
-
-
-def _save_offset(services, config, offset: int) -> None:
-    from bot.models import TelegramCursor, utcnow
-
-    with services.db.write() as session:
-        row = session.get(TelegramCursor, config.bot.bot_id)
-        if row is None:
-            session.add(TelegramCursor(bot_id=config.bot.bot_id, next_offset=offset))
-        else:
-            row.next_offset = max(row.next_offset, offset)
-            row.updated_at = utcnow()

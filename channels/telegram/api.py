@@ -26,7 +26,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 # Opt in now to PTB's future form of time periods (timedelta, e.g. RetryAfter.retry_after);
 # the old int form warns on every flood-control error.
@@ -42,6 +42,9 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.request import HTTPXRequest
+
+if TYPE_CHECKING:
+    from bot.settings import TelegramSettings
 
 log = logging.getLogger("reportbot.telegram")
 
@@ -82,19 +85,15 @@ class TelegramConfig:
     """The Telegram channel's settings, checked at start-up."""
 
     bot: BotConfig
-    webhook_secret: str | None
+    webhook_secret: str
     max_file_bytes: int
 
 
 
-
-def load_config(settings) -> TelegramConfig | None:
-    """Return the Telegram configuration; None when no bot token is configured (off)."""
-    telegram = settings.telegram
-    if telegram is None:
-        return None
-    return TelegramConfig(BotConfig(telegram.bot_token, telegram.api_base_url),
-                          telegram.webhook_secret, telegram.max_file_bytes)
+def config_from(settings: TelegramSettings) -> TelegramConfig:
+    """Return the channel's configuration from the typed settings."""
+    return TelegramConfig(BotConfig(settings.bot_token, settings.api_base_url),
+                          settings.webhook_secret, settings.max_file_bytes)
 
 
 class _Loop:

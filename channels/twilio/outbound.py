@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from bot.models import Case, Conversation, utcnow
-from bot.outbox import Envelope, Sender, SendResult
-from bot.services import Services
-from channels.twilio import TwilioConfig, load_config
-from channels.twilio_render import MAX_BODY, gsm_fold
+from bot.sending import Envelope, SendResult
+from channels.twilio.render import MAX_BODY, gsm_fold
+
+if TYPE_CHECKING:
+    from bot.delivery import Delivery, Recipient
+    from bot.settings import TwilioSettings
 
 log = logging.getLogger("reportbot.twilio.outbound")
 
@@ -42,46 +42,19 @@ UNREACHABLE = frozenset({21211, 21214, 21612, 21614, 63003})
 TIMEOUT = 15.0
 
 
-@dataclass(frozen=True)
-class _Target:
-    """Who a message goes to, and what they told us about contacting them."""
-
-    conversation_id: int
-    channel: str
-    number: str
-    locale: str
-    opted_out: bool
-    last_inbound_at: datetime | None
-    case_id: int | None
-    contact_method: str | None
-    anonymous: bool
-
-
-def outbox_sender(services: Services) -> list[tuple[str, Sender]] | None:
-    """Return the outbox senders for SMS and WhatsApp, or None when Twilio is not set up."""
-    config = load_config(services.settings)
-    if config is None or not config.account_sid:
-        return None
-    if not (config.sms_from or config.whatsapp_from):
-        log.info("twilio: no TWILIO_SMS_FROM or TWILIO_WHATSAPP_FROM; nothing to send from")
-        return None
+def rest_client(config: TwilioSettings) -> Client:
+    """Return Twilio's REST client for this account, pointed at the configured base URL."""
     client = Client(config.account_sid, config.auth_token, environment={},
                     http_client=TwilioHttpClient(timeout=TIMEOUT))
     client.api.base_url = config.api_base_url
-    sender = TwilioSender(services, config, client)
-    senders: list[tuple[str, Sender]] = []
-    if config.sms_from:
-        senders.append(("sms", sender))
-    if config.whatsapp_from:
-        senders.append(("whatsapp", sender))
-    return senders
+    return client
 
 
 class TwilioSender:
     """Deliver one outbox envelope on SMS or WhatsApp."""
 
-    def __init__(self, services: Services, config: TwilioConfig, client: Client) -> None:
-        self.services = services
+    def __init__(self, delivery: Delivery, config: TwilioSettings, client: Client) -> None:
+        self.delivery = delivery
         self.config = config
         self.client = client
 
@@ -115,12 +88,12 @@ class TwilioSender:
 
     # ---- channels --------------------------------------------------------------------
 
-    def _whatsapp(self, envelope: Envelope, target: _Target, text: str | None,
+    def _whatsapp(self, envelope: Envelope, target: Recipient, text: str | None,
                   variables: dict | None, locale: str) -> SendResult | None:
         """Send on WhatsApp; None means it cannot go there now (try SMS or the officer)."""
-        to = f"whatsapp:{target.number}"
+        to = f"whatsapp:{target.address}"
         inside = target.last_inbound_at is not None and \
-            utcnow() - target.last_inbound_at < WHATSAPP_WINDOW
+            datetime.now(UTC) - target.last_inbound_at < WHATSAPP_WINDOW
         if inside and text:
             outcome = self._create(target, to=to, from_=self.config.whatsapp_from,
                                    body=_body(text))
@@ -135,7 +108,7 @@ class TwilioSender:
                                content_variables=json.dumps(variables or {"1": text}))
         return None if outcome == OUTSIDE_WINDOW else outcome
 
-    def _sms(self, envelope: Envelope, target: _Target, text: str | None) -> SendResult:
+    def _sms(self, envelope: Envelope, target: Recipient, text: str | None) -> SendResult:
         if not self.config.sms_from:
             return self._needs_officer(envelope, target, "SMS not configured")
         if not text or len(_body(text)) > MAX_BODY:
@@ -145,12 +118,12 @@ class TwilioSender:
             sms = self._sms_target(target)
             if sms.opted_out:
                 return SendResult.failed("opted out of SMS")
-        outcome = self._create(sms, to=target.number, from_=self.config.sms_from,
+        outcome = self._create(sms, to=target.address, from_=self.config.sms_from,
                                body=_body(text))
         return SendResult.failed(f"twilio error {OUTSIDE_WINDOW}") \
             if outcome == OUTSIDE_WINDOW else outcome
 
-    def _create(self, target: _Target, **params: Any) -> SendResult | int:
+    def _create(self, target: Recipient, **params: Any) -> SendResult | int:
         """Create one Twilio message; return the result, or OUTSIDE_WINDOW for 63016."""
         try:
             self.client.messages.create(**params)
@@ -169,64 +142,33 @@ class TwilioSender:
             return SendResult.retry(type(exc).__name__)
         return SendResult.sent()
 
-    # ---- the database ----------------------------------------------------------------
+    # ---- what the resident allowed ---------------------------------------------------
 
-    def _target(self, envelope: Envelope) -> _Target | None:
-        s = self.services
+    def _target(self, envelope: Envelope) -> Recipient | None:
         if envelope.conversation_id is None:
             return None
-        with s.db.read() as session:
-            conv = session.get(Conversation, envelope.conversation_id)
-            if conv is None or conv.channel != envelope.channel or conv.sender_enc is None:
-                return None
-            case_id = envelope.case_id or conv.case_id
-            case = session.get(Case, case_id) if case_id else None
-            return _Target(
-                conversation_id=conv.id, channel=conv.channel,
-                number=s.vault.open_text(conv.sender_enc) or "", locale=conv.locale or "en",
-                opted_out=bool(conv.opted_out), last_inbound_at=conv.last_inbound_at,
-                case_id=case.id if case else None,
-                contact_method=(case.answers or {}).get("contact_method") if case else None,
-                anonymous=bool(case.anonymous) if case else False,
-            )
+        target = self.delivery.recipient(envelope.conversation_id, envelope.case_id)
+        if target is None or target.channel != envelope.channel:
+            return None
+        return target
 
-    def _sms_target(self, target: _Target) -> _Target:
+    def _sms_target(self, target: Recipient) -> Recipient:
         """Return the same number's SMS conversation (created if new), for its opt-out."""
-        with self.services.db.write() as session:
-            conv = self.services.conversations.locked(session, "sms", target.number)
-            return _Target(conv.id, "sms", target.number, conv.locale or target.locale,
-                           bool(conv.opted_out), conv.last_inbound_at, target.case_id,
-                           target.contact_method, target.anonymous)
+        return self.delivery.recipient_on("sms", target)
 
-    def _mark(self, target: _Target, opted_out: bool = False,
+    def _mark(self, target: Recipient, opted_out: bool = False,
               unreachable: bool = False) -> None:
-        with self.services.db.write() as session:
-            conv = session.get(Conversation, target.conversation_id, with_for_update=True)
-            if conv is None:
-                return
-            if opted_out:
-                conv.opted_out = True
-            if unreachable:
-                conv.unreachable = True
-            case = session.get(Case, target.case_id) if target.case_id else None
-            if case is not None and case.status != "closed":
-                kind = "resident_opted_out" if opted_out else "resident_unreachable"
-                self.services.store.record(session, case, kind, "reportbot",
-                                           channel=target.channel)
+        self.delivery.mark(target.conversation_id, opted_out=opted_out,
+                           unreachable=unreachable, case_id=target.case_id)
 
-    def _needs_officer(self, envelope: Envelope, target: _Target, reason: str) -> SendResult:
-        """Leave the message for the officer to deliver another way, and say so on the case."""
-        if target.case_id is not None:
-            with self.services.db.write() as session:
-                case = session.get(Case, target.case_id)
-                if case is not None:
-                    self.services.store.record(session, case, "message_needs_officer",
-                                               "reportbot", outbox_id=envelope.id,
-                                               channel=envelope.channel, reason=reason)
+    def _needs_officer(self, envelope: Envelope, target: Recipient, reason: str
+                       ) -> SendResult:
+        """Leave the message for the officer to deliver another way; say so on the case."""
+        self.delivery.needs_officer(target.case_id, envelope.id, envelope.channel, reason)
         return SendResult.failed(f"needs officer: {reason}")
 
 
-def _allowed_channels(target: _Target, kind: str) -> set[str]:
+def _allowed_channels(target: Recipient, kind: str) -> set[str]:
     """Return the channels the resident's contact answers allow a proactive message on."""
     if target.case_id is None:
         return {target.channel}  # no report yet: e.g. a deferred acknowledgement

@@ -8,7 +8,7 @@ can be sealed into the outbox and sent later by any process. Buttons carry
 from __future__ import annotations
 
 from channels.base import ChannelLimits, split_text
-from channels.telegram_parse import DONE
+from channels.telegram.parse import DONE
 from flows.messages import Outbound
 
 LIMITS = ChannelLimits(name="telegram", max_text=4096, buttons=True, can_reply_later=True)

@@ -1,0 +1,204 @@
+"""The delivery port: the few things a channel may ask of the database besides a turn.
+
+A channel never opens a session. To send what is not a reply, it asks who a conversation's
+resident is and what they allowed (`recipient`); it records what the provider said about
+them (`mark`: opted out, unreachable, reachable again) and what it could not deliver
+(`needs_officer`); it queues and sends outbox messages with its own sender; it keeps a
+chat's memo (keyboard ticks) and a polling cursor. Every verb runs in its own short
+transaction, except those a turn offers inside its own (bot/runner.py `TurnTx`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from bot import chatmemo
+from bot.models import Case, Conversation, TelegramCursor, utcnow
+from bot.outbox import Outbox, Sender, enqueue, pending_id, sent_parts
+
+if TYPE_CHECKING:
+    from bot.runner import ConversationRunner
+    from bot.services import Services
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a conversation's messages go to, and what they told us about contact."""
+
+    conversation_id: int
+    channel: str
+    address: str
+    locale: str
+    opted_out: bool
+    unreachable: bool
+    last_inbound_at: datetime | None
+    case_id: int | None
+    contact_method: str | None
+    anonymous: bool
+
+    @property
+    def reachable(self) -> bool:
+        """Return whether anything but a direct reply may be sent to them."""
+        return not (self.opted_out or self.unreachable)
+
+
+class Delivery:
+    """Narrow verbs over the database for channels (see the module docstring)."""
+
+    def __init__(self, services: Services, runner: ConversationRunner) -> None:
+        self._services = services
+        self._runner = runner
+
+    # ---- residents -------------------------------------------------------------------
+
+    def recipient(self, conversation_id: int, case_id: int | None = None
+                  ) -> Recipient | None:
+        """Return the resident of a conversation, with their case's contact answers."""
+        s = self._services
+        with s.db.read() as session:
+            conv = session.get(Conversation, conversation_id)
+            if conv is None or conv.sender_enc is None:
+                return None
+            return self._recipient(session, conv, case_id or conv.case_id)
+
+    def recipient_on(self, channel: str, like: Recipient) -> Recipient:
+        """Return the same address's conversation on `channel` (created if new)."""
+        s = self._services
+        with s.db.write() as session:
+            conv = self._runner.locked(session, channel, like.address)
+            found = self._recipient(session, conv, like.case_id)
+        return Recipient(found.conversation_id, channel, like.address,
+                         found.locale or like.locale, found.opted_out, found.unreachable,
+                         found.last_inbound_at, like.case_id, like.contact_method,
+                         like.anonymous)
+
+    def mark(self, conversation_id: int, *, opted_out: bool = False,
+             unreachable: bool = False, case_id: int | None = None) -> None:
+        """Record that a provider said the resident opted out or cannot be reached."""
+        s = self._services
+        with s.db.write() as session:
+            conv = session.get(Conversation, conversation_id, with_for_update=True)
+            if conv is None:
+                return
+            conv.opted_out = conv.opted_out or opted_out
+            conv.unreachable = conv.unreachable or unreachable
+            found = session.get(Case, case_id or conv.case_id) \
+                if (case_id or conv.case_id) else None
+            if found is not None and found.status != "closed":
+                kind = "resident_opted_out" if opted_out else "resident_unreachable"
+                s.store.record(session, found, kind, "reportbot", channel=conv.channel)
+
+    def mark_reachable(self, channel: str, address: str) -> None:
+        """Writing to us again means the resident no longer blocks us."""
+        s = self._services
+        index = s.vault.index(channel, address)
+        with s.db.read() as session:
+            blocked = session.scalar(select(Conversation.id).where(
+                Conversation.channel == channel, Conversation.sender_index == index,
+                Conversation.unreachable.is_(True)))
+        if blocked is not None:
+            with s.db.write() as session:
+                session.execute(update(Conversation).where(Conversation.id == blocked)
+                                .values(unreachable=False))
+
+    def needs_officer(self, case_id: int | None, outbox_id: int, channel: str,
+                      reason: str) -> None:
+        """Say on the case that a message must be delivered another way."""
+        if case_id is None:
+            return
+        s = self._services
+        with s.db.write() as session:
+            found = session.get(Case, case_id)
+            if found is not None:
+                s.store.record(session, found, "message_needs_officer", "reportbot",
+                               outbox_id=outbox_id, channel=channel, reason=reason)
+
+    # ---- the outbox ------------------------------------------------------------------
+
+    def key(self, channel: str, address: str) -> str:
+        """Return a keyed hash of an address, safe to use in a dedupe key."""
+        return self._services.vault.index(channel, address)
+
+    def send(self, *, kind: str, channel: str, payload: Mapping[str, Any], dedupe_key: str,
+             conversation_id: int | None, sender: Sender) -> None:
+        """Queue a message once under `dedupe_key` and try to deliver it now.
+
+        A second call with the same key (a redelivered update) queues nothing and sends
+        whatever the first left pending, unless another process holds its lease.
+        """
+        with self._services.db.write() as session:
+            row = enqueue(session, self._services.vault, kind=kind, channel=channel,
+                          payload=payload, dedupe_key=dedupe_key,
+                          conversation_id=conversation_id, claim=True)
+            pending = None if row is not None else pending_id(session, dedupe_key)
+        if row is not None:
+            self.send_claimed(row, kind, channel, payload, conversation_id, sender)
+        elif pending is not None:
+            self.send_due([pending], channel, sender)
+
+    def send_claimed(self, row: int, kind: str, channel: str, payload: Mapping[str, Any],
+                     conversation_id: int | None, sender: Sender) -> None:
+        """Send a row this process queued born leased (in a turn), without claiming it."""
+        Outbox(self._services, {channel: sender}).deliver_claimed(
+            row, kind, channel, payload, conversation_id)
+
+    def send_due(self, ids: list[int], channel: str, sender: Sender) -> int:
+        """Try to deliver these rows now if they are due; the worker retries the rest."""
+        if not ids:
+            return 0
+        return Outbox(self._services, {channel: sender}).run_once(limit=len(ids), ids=ids)
+
+    def sent_parts(self, outbox_id: int) -> set[int]:
+        """Return the parts of a multi-part message that already went."""
+        with self._services.db.read() as session:
+            return sent_parts(session, outbox_id)
+
+    # ---- a chat's memo and a polling cursor -------------------------------------------
+
+    def memo(self, channel: str, address: str) -> chatmemo.ChatMemo:
+        """Return a chat's memo (keyboard ticks, last message)."""
+        s = self._services
+        with s.db.read() as session:
+            return chatmemo.read(session, s.vault, channel, address)
+
+    def update_memo(self, channel: str, address: str,
+                    change: Callable[[chatmemo.ChatMemo], None]) -> chatmemo.ChatMemo:
+        """Change a chat's memo under its lock; return the memo as stored."""
+        s = self._services
+        with s.db.write() as session:
+            return chatmemo.update(session, s.vault, channel, address, change)
+
+    def cursor(self, name: str) -> int | None:
+        """Return a polling cursor (the next offset to ask for), if any."""
+        with self._services.db.read() as session:
+            return session.scalar(select(TelegramCursor.next_offset).where(
+                TelegramCursor.bot_id == name))
+
+    def advance_cursor(self, name: str, offset: int) -> None:
+        """Move a polling cursor forward (never back)."""
+        with self._services.db.write() as session:
+            row = session.get(TelegramCursor, name)
+            if row is None:
+                session.add(TelegramCursor(bot_id=name, next_offset=offset))
+            else:
+                row.next_offset = max(row.next_offset, offset)
+                row.updated_at = utcnow()
+
+    # ---- pieces ----------------------------------------------------------------------
+
+    def _recipient(self, session, conv: Conversation, case_id: int | None) -> Recipient:
+        found = session.get(Case, case_id) if case_id else None
+        return Recipient(
+            conversation_id=conv.id, channel=conv.channel,
+            address=self._services.vault.open_text(conv.sender_enc) or "",
+            locale=conv.locale or "en", opted_out=bool(conv.opted_out),
+            unreachable=bool(conv.unreachable), last_inbound_at=conv.last_inbound_at,
+            case_id=found.id if found else None,
+            contact_method=(found.answers or {}).get("contact_method") if found else None,
+            anonymous=bool(found.anonymous) if found else False,
+        )

@@ -1,0 +1,375 @@
+"""The conversation runner: one turn, from a parsed `Inbound` to the replies, in one transaction.
+
+A turn locks the resident's conversation row, checks whether this provider message was
+already handled (a retried webhook gets the same replies and changes nothing), counts the
+message against the channel's rate limit, runs the pure flow, stores a submitted case
+through the flow's port, and saves the new state and the replies together. If anything
+fails, nothing of the turn is kept and the provider's retry replays it from the start.
+
+Opt-out words go through the same duplicate check (`opt_out`), so a retried STOP records
+nothing twice. Channels see only this runner and the delivery port (bot/delivery.py): they
+never open a database session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from bot import chatmemo, notify, ratelimit
+from bot.intake import draft_from
+from bot.models import Case, Conversation, Evidence, InboundMessage, utcnow
+from bot.outbox import enqueue
+from bot.turns import ConversationView, RateLimit, TurnResult
+from bot.upsert import insert
+from flows.acknowledgement import Receipt
+from flows.engine import ConversationState, Phase, Turn, TurnContext
+from flows.messages import Inbound, Media, Outbound
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+class TurnTx:
+    """What a channel may do inside a turn's transaction, atomically with the turn."""
+
+    def __init__(self, session: Session, services: Services, conversation: Conversation):
+        self._session = session
+        self._services = services
+        self.conversation_id = conversation.id
+        self.locale = conversation.locale or "en"
+        self._conversation = conversation
+
+    def queue(self, *, kind: str, channel: str, payload: Mapping[str, Any], dedupe_key: str,
+              claim: bool = True) -> int | None:
+        """Queue an outbox message for this conversation (born leased if `claim`)."""
+        return enqueue(self._session, self._services.vault, kind=kind, channel=channel,
+                       payload=payload, dedupe_key=dedupe_key,
+                       conversation_id=self.conversation_id, claim=claim)
+
+    def remember(self, change: Callable[[chatmemo.ChatMemo], None]) -> None:
+        """Update this sender's chat memo (channel bookkeeping) in the turn's transaction."""
+        conv = self._conversation
+        sender = self._services.vault.open_text(conv.sender_enc) or ""
+        chatmemo.update(self._session, self._services.vault, conv.channel, sender, change)
+
+
+# Runs inside a new turn's transaction with its result, e.g. to queue outbound messages.
+Then = Callable[[TurnTx, TurnResult], None]
+
+
+class _StorePorts:
+    """The flow's side-effect port, bound to this turn's session and conversation."""
+
+    def __init__(self, services: Services, session: Session, conversation: Conversation,
+                 now: datetime) -> None:
+        self.services = services
+        self.session = session
+        self.conversation = conversation
+        self.now = now
+
+    def submit_report(self, state: ConversationState) -> Receipt:
+        """Store the report as a case in this turn's transaction and return its receipt."""
+        store = self.services.store
+        case = store.create(
+            self.session, draft_from(state), channel=self.conversation.channel,
+            language=state.locale, received_at=self.now,
+            conversation_id=self.conversation.id,
+        )
+        self.conversation.case_id = case.id
+        self.session.execute(
+            update(Evidence)
+            .where(Evidence.conversation_id == self.conversation.id,
+                   Evidence.case_id.is_(None))
+            .values(case_id=case.id)
+        )
+        store.record(self.session, case, "acknowledged", "reportbot",
+                     channel=self.conversation.channel)
+        notify.case_created(self.session, self.services, case)
+        return Receipt(
+            reference=case.reference, received_at=case.received_at,
+            out_of_hours=case.out_of_hours, first_contact_due=case.first_contact_due,
+            action_plan_due=case.action_plan_due, hate_related=case.hate_related,
+        )
+
+
+class ConversationRunner:
+    """Run conversation turns for every channel.
+
+    `reply_later` names the channels that can carry a message to the resident later, not
+    only a reply (the app factory reads it from the channels' declared limits).
+    """
+
+    def __init__(self, services: Services, reply_later: frozenset[str] = frozenset()) -> None:
+        self.services = services
+        self.reply_later = reply_later
+
+    def handle(self, inbound: Inbound, create: bool = True, rate_limit: RateLimit | None = None,
+               then: Then | None = None) -> TurnResult | None:
+        """Handle one resident message exactly once and return the replies.
+
+        With `create=False` an unknown sender gets None instead of a new conversation (a
+        web chat token must have been issued by us). `rate_limit` is counted inside the
+        turn after the duplicate check, so a retried delivery is never counted against
+        the sender. `then`, if given, runs inside the same transaction after a new turn,
+        so a channel can queue its outbound messages atomically with the turn.
+        """
+        s = self.services
+        now = inbound.received_at or utcnow()
+        with s.db.write() as session:
+            conv = self._lock(session, inbound.channel, inbound.sender, now, create)
+            if conv is None:
+                return None
+            seen = self._seen(session, inbound)
+            if seen is not None:
+                return TurnResult(seen, conv.phase == Phase.SUBMITTED.value, duplicate=True)
+            if rate_limit is not None:
+                refusal = self._over_limit(session, conv, rate_limit, now)
+                if refusal is not None:
+                    return TurnResult(refusal, False, refused=True)
+            ctx = self._context(session, conv, now)
+            self._keep_media(session, conv, inbound.media, now)
+            turn = self._turn(conv, inbound, ctx, now)
+            self._save(conv, turn, now, inbound=True)
+            self._remember(session, conv, inbound, turn.replies, now)
+            result = TurnResult(turn.replies, turn.state.phase is Phase.SUBMITTED)
+            if then is not None:
+                then(TurnTx(session, s, conv), result)
+            return result
+
+    def open(self, channel: str, sender: str, language_hint: str | None = None,
+             now: datetime | None = None) -> TurnResult:
+        """Start (or restart) a conversation without a resident message, e.g. a web chat."""
+        s = self.services
+        now = now or utcnow()
+        with s.db.write() as session:
+            conv = self._lock(session, channel, sender, now)
+            ctx = self._context(session, conv, now)
+            turn = s.flow.start(ctx, s.catalogs.negotiate(language_hint) or "en")
+            self._save(conv, turn, now, inbound=False)
+            return TurnResult(turn.replies, False)
+
+    def opt_out(self, inbound: Inbound, opted_out: bool,
+                replies_for: Callable[[str], tuple[Outbound, ...]]
+                ) -> tuple[Outbound, ...] | None:
+        """Record an opt-out (or opt-in) word from `inbound`'s sender, once per message.
+
+        Returns None for an opt-in word from someone who has not opted out: then the word
+        is an ordinary answer (YES is also "yes"). A retried delivery gets the same replies
+        and records nothing twice. The opt-out is kept on the conversation, where the outbox
+        honours it, and shows on an open case's timeline. `replies_for(locale)` says what to
+        answer.
+        """
+        s = self.services
+        now = inbound.received_at or utcnow()
+        with s.db.write() as session:
+            conv = self._lock(session, inbound.channel, inbound.sender, now)
+            seen = self._seen(session, inbound)
+            if seen is not None:
+                return seen
+            if not opted_out and not conv.opted_out:
+                return None
+            changed = bool(conv.opted_out) != opted_out
+            conv.opted_out = opted_out
+            conv.last_inbound_at = now
+            if changed and conv.case_id is not None:
+                found = session.get(Case, conv.case_id)
+                if found is not None and found.status != "closed":
+                    kind = "resident_opted_out" if opted_out else "resident_opted_in"
+                    s.store.record(session, found, kind, "resident", channel=inbound.channel)
+            replies = replies_for(conv.locale or "en")
+            self._remember(session, conv, inbound, replies, now)
+            return replies
+
+    def peek(self, channel: str, sender: str) -> ConversationView | None:
+        """Return what a channel may know of `sender`'s conversation, without locking it."""
+        s = self.services
+        with s.db.read() as session:
+            conv = session.scalar(select(Conversation).where(
+                Conversation.channel == channel,
+                Conversation.sender_index == s.vault.index(channel, sender)))
+        if conv is None:
+            return None
+        question = None
+        if conv.state_enc is not None:
+            question = ConversationState.from_json(s.vault.open_json(conv.state_enc)).question
+        return ConversationView(conv.id, conv.locale or "en", conv.phase, question,
+                                conv.state_enc is not None, bool(conv.unreachable))
+
+    def last_question(self, conversation_id: int) -> Outbound | None:
+        """Return the question last put to this conversation, as it was sent."""
+        s = self.services
+        with s.db.read() as session:
+            sealed = session.scalar(select(InboundMessage.replies_enc)
+                                    .where(InboundMessage.conversation_id == conversation_id)
+                                    .order_by(InboundMessage.id.desc()).limit(1))
+        replies = [Outbound.from_json(r) for r in s.vault.open_json(sealed) or ()]
+        questions = [r for r in replies if r.question]
+        return questions[-1] if questions else None
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Wipe the saved answers of conversations idle longer than the expiry period.
+
+        Submitted reports are safe on their cases; this removes only the unfinished
+        answers (personal data) that a resident walked away from. The replies kept for
+        answering retried deliveries are blanked after the same period (they may hold a
+        review summary), but the message ids stay, so a captured webhook replayed later
+        can never be taken as a new answer.
+        """
+        s = self.services
+        cutoff = (now or utcnow()) - timedelta(days=s.settings.conversation_expiry_days)
+        with s.db.write() as session:
+            result = session.execute(
+                update(Conversation)
+                .where(Conversation.updated_at < cutoff, Conversation.state_enc.is_not(None))
+                .values(state_enc=None, phase=case((Conversation.phase == "submitted",
+                                                    "closed"), else_="expired"))
+            )
+            session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.received_at < cutoff)
+                .values(replies_enc=s.vault.seal_json([]))
+            )
+            return result.rowcount or 0
+
+    def locked(self, session: Session, channel: str, sender: str,
+               now: datetime | None = None) -> Conversation:
+        """Return the sender's conversation, created if new, locked for this transaction."""
+        return self._lock(session, channel, sender, now or utcnow())
+
+    # ---- pieces ----------------------------------------------------------------------
+
+    def _turn(self, conv: Conversation, inbound: Inbound, ctx: TurnContext,
+              now: datetime) -> Turn:
+        s = self.services
+        raw = s.vault.open_json(conv.state_enc)
+        expiry = timedelta(days=s.settings.conversation_expiry_days)
+        locale = (s.catalogs.negotiate(inbound.language_hint)
+                  or (s.guess_language(inbound.text) if inbound.text else None)
+                  or conv.locale or "en")
+        state = ConversationState.from_json(raw) if raw is not None else None
+        expired = conv.phase == "expired" or (
+            state is not None and conv.updated_at is not None
+            and now - conv.updated_at > expiry)
+        if state is not None and not expired:
+            return s.flow.handle(state, inbound, ctx)
+        fresh = s.flow.start(ctx, state.locale if state else locale)
+        unfinished = conv.phase == "expired" or (
+            state is not None and state.phase is not Phase.SUBMITTED)
+        if not expired or not unfinished:
+            return fresh
+        t = s.catalogs(fresh.state.locale)
+        note = Outbound(
+            text=t.gettext("Your unfinished report from before has expired, so we have "
+                           "started again."),
+            lang=fresh.state.locale, dir=fresh.replies[0].dir, input="none")
+        return Turn(fresh.state, (note, *fresh.replies))
+
+    def _seen(self, session: Session, inbound: Inbound) -> tuple[Outbound, ...] | None:
+        """Return the replies a message already got, or None if it is new."""
+        sealed = session.scalar(select(InboundMessage.replies_enc).where(
+            InboundMessage.channel == inbound.channel,
+            InboundMessage.message_key == _key(inbound.message_id),
+        ))
+        if sealed is None:
+            return None
+        return tuple(Outbound.from_json(r) for r in self.services.vault.open_json(sealed))
+
+    def _remember(self, session: Session, conv: Conversation, inbound: Inbound,
+                  replies: tuple[Outbound, ...], now: datetime) -> None:
+        """Record that this message was handled, with its replies for a retry."""
+        session.add(InboundMessage(
+            channel=inbound.channel, message_key=_key(inbound.message_id),
+            conversation_id=conv.id, received_at=now,
+            replies_enc=self.services.vault.seal_json([r.as_json() for r in replies]),
+        ))
+
+    def _over_limit(self, session: Session, conv: Conversation, limit: RateLimit,
+                    now: datetime) -> tuple[Outbound, ...] | None:
+        """Count the message; return the replies that refuse it when over the limit."""
+        verdict = ratelimit.count(session, conv, limit.per_minute, now)
+        if verdict.allowed:
+            return None
+        if not verdict.notify:
+            return ()
+        notice = self.services.catalogs(verdict.locale).gettext(limit.notice)
+        return (Outbound(text=notice, lang=verdict.locale),)
+
+    def _context(self, session: Session, conv: Conversation, now: datetime) -> TurnContext:
+        s = self.services
+        return TurnContext(
+            translate=s.catalogs, languages=s.catalogs.languages, now=now,
+            channel=conv.channel, org=s.org, ports=_StorePorts(s, session, conv, now),
+            can_reply_later=conv.channel in self.reply_later,
+            detect=s.guess_language if len(s.catalogs.codes) > 1 else None,
+        )
+
+    def _save(self, conv: Conversation, turn: Turn, now: datetime, inbound: bool) -> None:
+        state = turn.state
+        if state.phase is Phase.SUBMITTED:
+            # The answers now live, sealed, on the case; keep no second copy.
+            state.answers.clear()
+            state.answered_at.clear()
+            state.history.clear()
+        conv.state_enc = self.services.vault.seal_json(state.to_json())
+        conv.phase = state.phase.value
+        conv.locale = state.locale
+        conv.updated_at = now
+        if inbound:
+            conv.last_inbound_at = now
+
+    def _lock(self, session: Session, channel: str, sender: str, now: datetime,
+              create: bool = True) -> Conversation | None:
+        """Return the sender's conversation on `channel`, created if new, locked for us."""
+        vault = self.services.vault
+        index = vault.index(channel, sender)
+        query = (
+            select(Conversation)
+            .where(Conversation.channel == channel, Conversation.sender_index == index)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found = session.scalars(query).one_or_none()
+        if found is not None or not create:
+            return found
+        # Two first messages may race; the unique index lets exactly one insert win.
+        session.execute(
+            insert(session, Conversation)
+            .values(channel=channel, sender_index=index, sender_enc=vault.seal(sender),
+                    phase="new", locale="en", created_at=now, updated_at=now,
+                    opted_out=False, unreachable=False)
+            .on_conflict_do_nothing(index_elements=["channel", "sender_index"])
+        )
+        return session.scalars(query).one()
+
+    def _keep_media(self, session: Session, conv: Conversation, media: tuple[Media, ...],
+                    now: datetime) -> None:
+        vault = self.services.vault
+        for item in media:
+            record = Evidence(
+                conversation_id=conv.id, case_id=conv.case_id if conv.phase ==
+                Phase.SUBMITTED.value else None, channel=conv.channel,
+                content_type=item.content_type, received_at=now,
+            )
+            if item.data is not None:
+                record.data_enc = vault.seal(item.data)
+                record.size = len(item.data)
+                record.sha256 = hashlib.sha256(item.data).hexdigest()
+                record.status = "stored"
+            else:
+                record.source_enc = vault.seal(item.url or "")
+                record.status = "pending"
+                record.next_attempt_at = now
+            session.add(record)
+
+
+def _key(message_id: str) -> str:
+    """Keep provider ids within the column; long ones are hashed, never truncated."""
+    if len(message_id) <= 128:
+        return message_id
+    return "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+

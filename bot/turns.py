@@ -1,0 +1,42 @@
+"""What a turn gives back to a channel: plain values, no database.
+
+The conversation runner (bot/runner.py) produces these; channels read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flows.messages import Outbound
+
+__all__ = ["ConversationView", "RateLimit", "TurnResult"]
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """The replies to send, and whether the conversation has reached its end."""
+
+    replies: tuple[Outbound, ...]
+    done: bool
+    duplicate: bool = False
+    refused: bool = False
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `per_minute` messages a minute per sender; over it, `notice` once a minute."""
+
+    per_minute: int
+    notice: str  # a msgid, translated into the resident's language
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """What a channel may know of a resident's conversation (nothing personal)."""
+
+    id: int
+    locale: str
+    phase: str
+    question: str | None  # the step id being asked now, if any
+    active: bool  # has answers in progress or a submitted report
+    unreachable: bool

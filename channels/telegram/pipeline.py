@@ -1,0 +1,288 @@
+"""One Telegram update, from parsed JSON to replies sent: shared by the webhook and `poll`.
+
+Everything that must survive a redelivered update is keyed on `update_id`: the turn itself
+(the runner dedupes on ``update:<id>``), the outbox row of its replies (dedupe key), and a
+keyboard tick (the chat memo's last update id). The replies are committed to the outbox in
+the turn's own transaction and then sent at once by this process; a crash in between loses
+nothing because Telegram redelivers an update until we answer 2xx, and the replay finds
+the row.
+
+Decisions kept deliberately simple:
+
+* ``/start`` on a new conversation opens it; on an existing one it shows help and the
+  current question (it never throws answers away; ``/restart`` does that). A deep-link
+  payload is used only as a language hint when it names an enabled language.
+* An edited message counts as a new answer only when it is the resident's latest message
+  and that message did not move the conversation on (it was not understood, so we are
+  still waiting for an answer to the same question). Otherwise the answer was already
+  used, and we say so kindly, with how to change it.
+* A button from an older question (stale) is answered and the current question is sent
+  again. Button ids are only trusted for the question being asked now: "yes" on an old
+  question must never answer a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from channels.telegram import parse as tp
+from channels.telegram.api import TelegramConfig, TelegramError, call, markup
+from channels.telegram.media import fetch_pending_media
+from channels.telegram.render import render_all, with_ticks
+from channels.telegram.send import CHANNEL, TelegramSender
+from flows.engine import Kind
+from flows.messages import Inbound, Outbound
+
+if TYPE_CHECKING:
+    from bot.chatmemo import ChatMemo
+    from bot.runner import TurnTx
+    from bot.turns import ConversationView, TurnResult
+    from channels.base import ChannelPorts
+
+log = logging.getLogger("reportbot.telegram")
+
+
+class Updates:
+    """Handle Telegram updates for one bot."""
+
+    def __init__(self, ports: ChannelPorts, config: TelegramConfig) -> None:
+        self.ports = ports
+        self.config = config
+        self.sender = TelegramSender(ports.delivery, config)
+
+    def process(self, update: dict) -> None:
+        """Handle one update exactly once: run the turn, queue and send the replies."""
+        parsed = tp.parse_update(update)
+        if parsed is None:
+            log.warning("telegram: ignored a body that is not an update")
+            return
+        if parsed.kind in (tp.MESSAGE, tp.EDITED, tp.CALLBACK):
+            self.ports.delivery.mark_reachable(CHANNEL, parsed.chat_id)
+        if parsed.kind == tp.GROUP:
+            self._group(parsed)
+        elif parsed.kind == tp.MESSAGE:
+            self._message(parsed)
+        elif parsed.kind == tp.EDITED:
+            self._edited(parsed)
+        elif parsed.kind == tp.CALLBACK:
+            self._callback(parsed)
+        elif parsed.callback_id:
+            self._answer(parsed.callback_id)
+
+    # ---- the kinds of update -----------------------------------------------------------
+
+    def _group(self, parsed: tp.Parsed) -> None:
+        """Say once per group that the bot only talks in private; read nothing of it."""
+        if parsed.callback_id:
+            self._answer(parsed.callback_id)
+        t = self.ports.catalogs("en")
+        text = t.gettext("Hello. To keep reports private, this service only talks in a "
+                         "private chat. Please open a private chat with this bot to report "
+                         "something.")
+        key = f"telegram:group:{self.ports.delivery.key(CHANNEL, parsed.chat_id)}"
+        self._send(parsed.chat_id, [{"text": text}], key, conversation_id=None)
+
+    def _message(self, parsed: tp.Parsed, choices: tuple[str, ...] = ()) -> None:
+        runner, catalogs = self.ports.runner, self.ports.catalogs
+        conv = runner.peek(CHANNEL, parsed.chat_id)
+        hint = catalogs.negotiate(parsed.payload) or parsed.language_code
+        command = parsed.command
+        if command == "start":
+            command = "help" if conv is not None and conv.active else None
+        inbound = Inbound(
+            channel=CHANNEL, sender=parsed.chat_id, message_id=f"update:{parsed.update_id}",
+            text=parsed.text, choices=choices, media=parsed.media, language_hint=hint,
+            command=command,
+        )
+        before = conv.question if conv is not None else None
+        from_text = parsed.kind in (tp.MESSAGE, tp.EDITED)
+        key = self._key(parsed.update_id)
+        queued: list[tuple[int, dict, int]] = []
+
+        def then(tx: TurnTx, result: TurnResult) -> None:
+            # Inside the turn's transaction: the replies are queued (born leased to this
+            # process) and the chat's memo updated atomically with the turn itself.
+            replies = list(result.replies)
+            if conv is None:
+                replies = self._confirm_language(replies)
+            after = next((r.question for r in reversed(replies) if r.question), None)
+
+            def bookkeeping(memo: ChatMemo) -> None:
+                memo.last_message_id = parsed.message_id if from_text else None
+                memo.last_unanswered = from_text and before is not None and before == after
+
+            payload = {"chat_id": parsed.chat_id,
+                       "messages": render_all(replies, self._translator(replies))}
+            row = tx.queue(kind="reply", channel=CHANNEL, payload=payload, dedupe_key=key) \
+                if payload["messages"] else None
+            tx.remember(bookkeeping)
+            if row is not None:
+                queued.append((row, payload, tx.conversation_id))
+
+        result = runner.handle(inbound, then=then)
+        if queued:
+            row, payload, conversation_id = queued[0]
+            self.ports.delivery.send_claimed(row, "reply", CHANNEL, payload, conversation_id,
+                                             self.sender)
+        elif result.duplicate:
+            # A redelivery: queue (a no-op) and send whatever the first delivery left unsent.
+            replies = list(result.replies)
+            found = runner.peek(CHANNEL, parsed.chat_id)
+            self._send(parsed.chat_id, render_all(replies, self._translator(replies)), key,
+                       conversation_id=found.id if found else None)
+        if parsed.media:
+            self._fetch_media(parsed.chat_id)
+
+    def _edited(self, parsed: tp.Parsed) -> None:
+        memo = self.ports.delivery.memo(CHANNEL, parsed.chat_id)
+        if memo.last_unanswered and memo.last_message_id is not None \
+                and memo.last_message_id == parsed.message_id and not parsed.command:
+            self._message(parsed)
+            return
+        conv = self.ports.runner.peek(CHANNEL, parsed.chat_id)
+        t = self.ports.catalogs(conv.locale if conv else "en")
+        text = t.gettext("Thank you. We had already noted your earlier message, so this "
+                         "change was not added. To change an answer, type: back. You can "
+                         "also change anything when we show you the summary at the end.")
+        self._send(parsed.chat_id, [{"text": text}], self._key(parsed.update_id),
+                   conversation_id=conv.id if conv else None)
+
+    def _callback(self, parsed: tp.Parsed) -> None:
+        conv = self.ports.runner.peek(CHANNEL, parsed.chat_id)
+        if conv is None or not conv.active or conv.phase == "paused":
+            # No conversation to match the button against (or a pause): carry on or start.
+            self._answer(parsed.callback_id)
+            self._message(parsed)
+            return
+        step = self.ports.flow.by_id.get(parsed.step or "")
+        t = self.ports.catalogs(conv.locale)
+        if parsed.step != conv.question or not parsed.option:
+            self._answer(parsed.callback_id, t.gettext(
+                "That question has already been answered. Here is the one we are on now."))
+            self._reask(parsed, conv)
+            return
+        if step is not None and step.kind is Kind.MULTI:
+            if parsed.option != tp.DONE:
+                self._toggle(parsed, {o.id: o for o in step.options})
+                self._answer(parsed.callback_id)
+                return
+            picked = self._selection(parsed)
+            if not picked:
+                self._answer(parsed.callback_id, t.gettext(
+                    "Please choose at least one answer, then press Done."))
+                return
+            order = [o.id for o in step.options]
+            self._answer(parsed.callback_id)
+            self._message(parsed, tuple(sorted(picked, key=order.index)))
+            return
+        self._answer(parsed.callback_id)
+        self._message(parsed, (parsed.option,))
+
+    # ---- keyboards -------------------------------------------------------------------
+
+    def _toggle(self, parsed: tp.Parsed, options: dict) -> None:
+        """Tick or untick one option of a multi-select keyboard, kept in the chat memo."""
+
+        def tick(memo: ChatMemo) -> None:
+            if memo.last_update_id is not None and parsed.update_id <= memo.last_update_id:
+                return  # a redelivery: the tick was counted already
+            same = (memo.keyboard_message_id == parsed.message_id
+                    and memo.keyboard_step == parsed.step)
+            selected = set(memo.selected) if same else set()
+            option = options.get(parsed.option)
+            if option is not None:
+                if option.id in selected:
+                    selected.discard(option.id)
+                elif option.exclusive:
+                    selected = {option.id}
+                else:
+                    selected = {s for s in selected
+                                if not getattr(options.get(s), "exclusive", False)}
+                    selected.add(option.id)
+            memo.keyboard_message_id = parsed.message_id
+            memo.keyboard_step = parsed.step
+            memo.selected = sorted(selected)
+            memo.last_update_id = parsed.update_id
+
+        memo = self.ports.delivery.update_memo(CHANNEL, parsed.chat_id, tick)
+        new_markup = with_ticks(parsed.keyboard, parsed.step or "", set(memo.selected))
+        if parsed.message_id is None:
+            return
+        try:
+            call(self.config.bot, lambda bot: bot.edit_message_reply_markup(
+                chat_id=parsed.chat_id, message_id=parsed.message_id,
+                reply_markup=markup(new_markup)))
+        except (TelegramError, TimeoutError) as exc:
+            # The ticks live in the database; "Done" submits them even if the redraw failed.
+            log.info("telegram: could not redraw a keyboard (%s)", type(exc).__name__)
+
+    def _selection(self, parsed: tp.Parsed) -> set[str]:
+        memo = self.ports.delivery.memo(CHANNEL, parsed.chat_id)
+        if memo.keyboard_message_id != parsed.message_id \
+                or memo.keyboard_step != parsed.step:
+            return set()
+        return set(memo.selected)
+
+    def _reask(self, parsed: tp.Parsed, conv: ConversationView) -> None:
+        """Send the question being asked now again, as it was last sent."""
+        question = self.ports.runner.last_question(conv.id)
+        if question is None or conv.phase == "submitted":
+            return
+        self._send(parsed.chat_id, render_all([question], self._translator([question])),
+                   self._key(parsed.update_id), conversation_id=conv.id)
+
+    # ---- pieces ----------------------------------------------------------------------
+
+    def _key(self, update_id: int) -> str:
+        return f"telegram:{self.config.bot.bot_id}:update:{update_id}"
+
+    def _translator(self, replies):
+        return self.ports.catalogs(replies[-1].lang if replies else "en")
+
+    def _confirm_language(self, replies: list[Outbound]) -> list[Outbound]:
+        """After the greeting, say which language we picked and how to change it."""
+        languages = self.ports.catalogs.languages
+        if len(languages) < 2 or not replies:
+            return replies
+        locale = replies[0].lang
+        t = self.ports.catalogs(locale)
+        name = next((lang.autonym for lang in languages if lang.code == locale), locale)
+        note = Outbound(text=t.gettext("We will write to you in %(language)s. To choose "
+                                       "another language, send /language.")
+                        % {"language": name}, lang=locale, dir=replies[0].dir, input="text")
+        return [replies[0], note, *replies[1:]]
+
+    def _send(self, chat_id: str, messages: list[dict], key: str,
+              conversation_id: int | None) -> None:
+        """Queue the messages under `key` (once) and try to deliver them now."""
+        if not messages:
+            return
+        self.ports.delivery.send(kind="reply", channel=CHANNEL,
+                                 payload={"chat_id": chat_id, "messages": messages},
+                                 dedupe_key=key, conversation_id=conversation_id,
+                                 sender=self.sender)
+
+    def _answer(self, callback_id: str | None, text: str | None = None) -> None:
+        """Answer a button press so the resident's app stops its spinner; never raises."""
+        if not callback_id:
+            return
+        try:
+            call(self.config.bot, lambda bot: bot.answer_callback_query(callback_id,
+                                                                        text=text))
+        except (TelegramError, TimeoutError) as exc:
+            # Redelivered or old presses can no longer be answered; that is harmless.
+            log.info("telegram: could not answer a button press (%s)", type(exc).__name__)
+
+    def _fetch_media(self, chat_id: str) -> None:
+        """Fetch this chat's new files after the replies went; the worker retries failures."""
+        conv = self.ports.runner.peek(CHANNEL, chat_id)
+        if conv is None:
+            return
+        try:
+            # Short, so a big file never holds the request near gunicorn's timeout; the
+            # worker fetches what this could not.
+            fetch_pending_media(self.ports.media, self.config, conversation_id=conv.id,
+                                timeout=10)
+        except Exception:  # noqa: BLE001 - the files stay pending; the worker retries them
+            log.exception("telegram: fetching evidence failed; left for the worker")
