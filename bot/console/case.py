@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.console import audit, casework, forms, messaging
+from bot.console.permissions import actions_for
 from bot.console.web import CASEWORK, CLOSERS, MANAGERS, bp, can_see_full, roles_required, time_left
 from bot.console.web import services as _services
 from bot.errors import PriorityDowngradeRefused
@@ -93,7 +94,8 @@ def case_page(reference: str):
             .order_by(StaffUser.username)).all()
     f = _forms(case)
     f["assign"].assignee.choices = forms.choices((u, u) for u in staff)
-    return render_template("console/case.html", f=f, can_close=current_user.role in CLOSERS,
+    can = actions_for(current_user, case)
+    return render_template("console/case.html", f=f, can=can, can_close=can.close,
                            is_manager=current_user.role in MANAGERS, **context)
 
 
