@@ -37,11 +37,13 @@ run: install
 ## The whole suite: lint, translations, unit, PostgreSQL (when TEST_DATABASE_URL is set), browser.
 test: install chromium
 	$(BIN)/ruff check .
+	$(BIN)/ruff check --select S --extend-exclude tests .
 	$(BIN)/python -m bot.i18n_check
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff check --select S --extend-exclude tests .
 
 # ---- translations (Babel) ----------------------------------------------------------------
 compile: $(STAMP) $(MO_FILES)

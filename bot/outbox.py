@@ -107,7 +107,8 @@ def enqueue(session: Session, vault, *, kind: str, channel: str, payload: Mappin
 def backoff(attempts: int) -> timedelta:
     """Return the wait before the next attempt: exponential with jitter, at most an hour."""
     base = min(3600.0, 5.0 * (2 ** max(0, attempts - 1)))
-    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+    # Jitter spreads retries out; it guards nothing, so a non-cryptographic draw is right.
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311
 
 
 class Outbox:
