@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from bot import websecurity
 from bot.services import Services, build_services
 from bot.settings import Settings
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(api.bp)
     app.register_blueprint(console.bp)
     console.init_app(app)
+    websecurity.install(app, services.settings)
 
     @app.template_filter("localtime")
     def localtime(instant: datetime, timezone: str) -> str:

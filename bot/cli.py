@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from bot.console.cli import _SCOPE, api_tokens, create_token, create_user, staff
 from bot.errors import ConfigError
 from bot.settings import Settings
 
@@ -87,17 +88,11 @@ def db_upgrade() -> None:
 
 @main.command("create-api-token")
 @click.option("--name", required=True, help="Who or what will use the token.")
-def create_api_token(name: str) -> None:
-    """Create a bearer token for the duty queue API; printed once, alone on the last line."""
-    from bot.store import create_api_token as create
-
-    settings = _settings()
-    _ensure_schema(settings)
-    services = _services(settings)
-    with services.db.write() as session:
-        token = create(session, name)
-    click.echo(f"API token for {name!r} (shown once; store it safely):", err=True)
-    click.echo(token)
+@_SCOPE
+@click.pass_context
+def create_api_token(ctx: click.Context, name: str, scopes: tuple[str, ...]) -> None:
+    """Create a bearer token for the API; printed once, alone on the last line."""
+    ctx.invoke(create_token, name=name, scopes=scopes)
 
 
 @main.command()
@@ -130,9 +125,9 @@ def expire() -> None:
     click.echo(f"expired {count} abandoned conversation(s)")
 
 
-from bot.console.cli import create_user  # noqa: E402 - attached after the group exists
-
 main.add_command(create_user)
+main.add_command(staff)
+main.add_command(api_tokens)
 
 
 from channels.telegram_cli import telegram as _telegram  # noqa: E402

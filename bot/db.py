@@ -26,7 +26,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url[len("sqlite:///"):]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private(Path(url[len("sqlite:///"):]))
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -35,6 +35,24 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("pool_size", 5)
         kwargs.setdefault("max_overflow", 10)
     return create_engine(url, **kwargs)
+
+
+def make_private(database: Path) -> None:
+    """Create the SQLite file readable by its owner only, and tighten one made before.
+
+    SQLite gives its -wal and -shm files the mode of the database file, so creating that
+    file as 0600 before SQLite opens it keeps all three private; files left by an older
+    version (0644 under the usual umask) are narrowed here.
+    """
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"),
+                 Path(f"{database}.writer-lock")):
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except FileNotFoundError:
+            pass
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -39,6 +39,14 @@ class Settings:
     public_url: str | None = None
     conversation_expiry_days: int = 7
     extra: Mapping[str, str] = field(default_factory=dict)
+    # ---- issue 14: console sessions and proxies (read by `_security_settings`) ----------
+    # Minutes of inactivity after which a console session ends.
+    idle_timeout_minutes: int = 30
+    # Hours after sign-in after which a console session ends, however active.
+    session_max_hours: int = 12
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto; 0 trusts none.
+    trusted_proxies: int = 0
+    # ---- end issue 14 ---------------------------------------------------------------------
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,7 +96,23 @@ class Settings:
             conversation_expiry_days=_int(env, "REPORTBOT_CONVERSATION_EXPIRY_DAYS", 7),
             extra={k: v for k, v in env.items() if k.startswith(("TWILIO_", "TELEGRAM_",
                                                                   "REPORTBOT_"))},
+            **_security_settings(env),
         )
+
+
+# ---- issue 14: console sessions and proxies ---------------------------------------------
+def _security_settings(env: Mapping[str, str]) -> dict[str, int]:
+    """Read the console session limits and the number of trusted reverse proxies."""
+    raw = env.get("REPORTBOT_TRUSTED_PROXIES") or "0"
+    if not raw.isdigit():
+        raise ConfigError("REPORTBOT_TRUSTED_PROXIES must be the number of reverse proxies in "
+                          f"front of reportbot (0 for none), got {raw!r}")
+    return {
+        "idle_timeout_minutes": _int(env, "REPORTBOT_IDLE_TIMEOUT_MINUTES", 30),
+        "session_max_hours": _int(env, "REPORTBOT_SESSION_MAX_HOURS", 12),
+        "trusted_proxies": int(raw),
+    }
+# ---- end issue 14 -----------------------------------------------------------------------
 
 
 def _instance_key(instance: Path) -> str:

@@ -132,6 +132,11 @@ def _act(reference: str, form, apply, done: str, roles=CASEWORK):
     if current_user.role not in roles:
         abort(403)
     s = _services()
+    # Refuse before looking at the form, so a sensitive case answers 403 to anyone who may
+    # not act on it, whatever they posted; checked again below, inside the change.
+    with s.db.read() as session:
+        if not can_see_full(current_user, _case(session, reference)):
+            abort(403)
     if not form.validate_on_submit():
         errors = "; ".join(f"{form[name].label.text}: {' '.join(msgs)}"
                            for name, msgs in form.errors.items() if name in form)
