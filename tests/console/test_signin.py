@@ -6,6 +6,7 @@ colleague locked out by anyone who knows their name, and names told apart by how
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import argon2
@@ -221,3 +222,33 @@ def test_a_strong_password_is_accepted(services):
     with services.db.write() as session:
         user = create_user(session, services, "kim", "analyst", PASSWORD)
     assert user.password_hash.startswith("$argon2id$")
+
+
+def test_simultaneous_failures_are_all_counted(any_console):
+    """Eight wrong attempts at once, as from eight workers: none of them is lost."""
+    services = any_console
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def attempt(n: int) -> None:
+        try:
+            barrier.wait()
+            authenticate(services, "boss", "not it either", f"192.0.2.{100 + n}")
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with services.db.read() as session:
+        row = session.scalar(select(LoginThrottle).where(LoginThrottle.kind == "account"))
+    # Five counted (the fifth started a delay) and the rest refused while it ran: none was
+    # lost, none counted twice.
+    assert row.failures == 5 and row.blocked_until is not None
+    with services.db.read() as session:
+        outcomes = session.scalars(select(AuditLog.action).where(
+            AuditLog.action.like("login%"))).all()
+    assert sorted(outcomes) == ["login_failed"] * 5 + ["login_refused"] * 3
