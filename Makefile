@@ -39,12 +39,14 @@ run: install
 test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/ruff check --select S --extend-exclude tests .
 	$(BIN)/python -m bot.i18n_check
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/ruff check --select S --extend-exclude tests .
 
 # ---- translations (Babel) ----------------------------------------------------------------
 compile: $(STAMP) $(MO_FILES)
@@ -71,11 +73,13 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 ## Figures, not tests: every channel under gunicorn beside a bare Flask baseline, then the
-## queue and case page with up to 1,000,000 cases (PostgreSQL; set TEST_DATABASE_URL).
+## queue and case page with up to 1,000,000 cases, then console sign-in timing per kind of
+## failure (PostgreSQL; set TEST_DATABASE_URL).
 BENCH_PG ?= $(or $(TEST_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/test)
 bench: install
 	$(BIN)/python bench/channels.py --postgres $(BENCH_PG)
 	$(BIN)/python bench/scale.py --postgres $(BENCH_PG)
+	$(BIN)/python bench/signin.py --postgres $(BENCH_PG)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

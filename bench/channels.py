@@ -31,10 +31,10 @@ from bench.webchat import SECRET, _fresh_pg_schema, bare_baseline  # noqa: E402
 from tests.conftest import english_only_org  # noqa: E402
 from tests.helpers import VICTIM_REPORT  # noqa: E402
 
-AUTH_TOKEN = "bench-twilio-auth-token-0123456789"
+AUTH_TOKEN = "bench-twilio-auth-token-0123456789"  # noqa: S105 - a fictional credential for the local fake
 PUBLIC_URL = "https://reports.bench.example"
-TG_TOKEN = "123456789:BenchTokenBenchTokenBenchTokenBench"
-TG_SECRET = "bench-telegram-secret-0123456789"
+TG_TOKEN = "123456789:BenchTokenBenchTokenBenchTokenBench"  # noqa: S105 - a fictional credential for the local fake
+TG_SECRET = "bench-telegram-secret-0123456789"  # noqa: S105 - a fictional credential for the local fake
 ANSWERS = [m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT]
 _numbers = itertools.count(900000)
 _updates = itertools.count(1)
@@ -91,7 +91,7 @@ class _FakeTelegram:
     """The fake Bot API in a separate process (see bench/fake_telegram_server.py)."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
             [sys.executable, str(Path(__file__).with_name("fake_telegram_server.py")),
              TG_TOKEN], stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()
@@ -112,7 +112,7 @@ def serve(database_url: str, instance: Path, workers: int, fake: _FakeTelegram):
            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
            "TELEGRAM_API_BASE_URL": fake.url}
     if not database_url.startswith("sqlite"):
-        subprocess.run([str(BIN / "reportbot"), "db", "upgrade"], env={**os.environ, **env},
+        subprocess.run([str(BIN / "reportbot"), "db", "upgrade"], env={**os.environ, **env},  # noqa: S603 - our own command, fixed arguments
                        check=True, capture_output=True)
     return start([str(BIN / "reportbot"), "serve", "--port", str(port), "--workers",
                   str(workers)], env, port)

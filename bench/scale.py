@@ -115,7 +115,7 @@ def main() -> None:
                 token = create_api_token(session, "bench")
             headers = {"Authorization": f"Bearer {token}"}
             sealed = services.vault.seal_json({"narrative": "fictional " * 40})
-            rng, seen, have = random.Random(7), set(), 0
+            rng, seen, have = random.Random(7), set(), 0  # noqa: S311 - reproducible test data
             print(f"{'cases':>9} {'fill s':>7} {'SELECT 1 p50/p99':>18} "
                   f"{'queue page p50/p99':>20} {'case page p50/p99':>19}")
             results = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from bot import api, console, web_defaults
+from bot import api, console, web_defaults, websecurity
 from bot.delivery import Delivery
 from bot.media import MediaInbox
 from bot.runner import ConversationRunner
@@ -94,4 +94,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(console.bp)
     console.init_app(app, csrf_exempt=exempt)
     web_defaults.install(app, services)
+    websecurity.install(app, services.settings)
     return app

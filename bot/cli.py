@@ -20,12 +20,11 @@ from alembic.script import ScriptDirectory
 from bot import worker as worker_loop
 from bot.app import Assembly, assemble, create_app
 from bot.cli_errors import Problem, ReportbotGroup
-from bot.console.cli import create_user
+from bot.console.cli import SCOPE_OPTION, api_tokens, create_token, create_user, staff
 from bot.db import alembic_config, current_revisions, upgrade_database
 from bot.services import Services, build_services
 from bot.serving import Server
 from bot.settings import Settings
-from bot.store import create_api_token as new_api_token
 from channels import telegram
 from channels.base import Channels
 
@@ -148,14 +147,11 @@ def db_upgrade(runtime: Runtime) -> None:
 
 @main.command("create-api-token")
 @click.option("--name", required=True, help="Who or what will use the token.")
-@click.pass_obj
-def create_api_token(runtime: Runtime, name: str) -> None:
-    """Create a bearer token for the duty queue API; printed once, alone on the last line."""
-    runtime.migrate()
-    with runtime.services().db.write() as session:
-        token = new_api_token(session, name)
-    click.echo(f"API token for {name!r} (shown once; store it safely):", err=True)
-    click.echo(token)
+@SCOPE_OPTION
+@click.pass_context
+def create_api_token(ctx: click.Context, name: str, scopes: tuple[str, ...]) -> None:
+    """Create a bearer token for the API; printed once, alone on the last line."""
+    ctx.invoke(create_token, name=name, scopes=scopes)
 
 
 @main.command()
@@ -187,6 +183,8 @@ def expire(runtime: Runtime) -> None:
 
 
 main.add_command(create_user)
+main.add_command(staff)
+main.add_command(api_tokens)
 main.add_command(telegram.commands)
 
 

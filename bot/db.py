@@ -33,10 +33,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             path = Path(url[len("sqlite:///"):])
             try:
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                make_private(path)
             except OSError as exc:
-                raise ConfigError(f"REPORTBOT_DATABASE_URL: cannot open {path} (cannot "
-                                  f"create its folder: {exc.strerror})") from None
+                raise ConfigError(f"REPORTBOT_DATABASE_URL: cannot open {path} ("
+                                  f"{exc.strerror})") from None
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -45,6 +45,24 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("pool_size", 5)
         kwargs.setdefault("max_overflow", 10)
     return create_engine(url, **kwargs)
+
+
+def make_private(database: Path) -> None:
+    """Create the SQLite file readable by its owner only, and tighten one made before.
+
+    SQLite gives its -wal and -shm files the mode of the database file, so creating that
+    file as 0600 before SQLite opens it keeps all three private; files left by an older
+    version (0644 under the usual umask) are narrowed here.
+    """
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"),
+                 Path(f"{database}.writer-lock")):
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except FileNotFoundError:
+            pass
 
 
 def _configure_sqlite(engine: Engine) -> None:

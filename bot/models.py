@@ -259,17 +259,31 @@ class Evidence(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+API_SCOPES = ("queue", "cases", "cases:sensitive")
+
+
 class ApiToken(Base):
-    """A bearer token for the duty queue API; only its SHA-256 is stored."""
+    """A bearer token for the duty queue API; only its SHA-256 is stored.
+
+    `scopes` is a space-separated subset of `API_SCOPES` (migration i14_security gave
+    tokens made before scopes existed "queue cases").
+    """
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200), default="queue cases")
+    created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        """Return the token's scopes as a set."""
+        return frozenset((self.scopes or "").split())
 
 
 class OutboxMessage(Base):
@@ -304,9 +318,10 @@ STAFF_ROLES = ("duty_officer", "case_manager", "manager", "analyst", "admin")
 class StaffUser(Base):
     """A member of staff who signs in to the console; only an argon2 hash is stored.
 
-    Failed sign-ins are counted here, not in process memory, so throttling holds across
-    workers. `session_nonce` is part of the login session id: changing it signs the user
-    out everywhere.
+    `session_nonce` is part of the login session id: changing it signs the user out
+    everywhere. After an admin resets a password, `must_change_password` holds the user on
+    the change-password page until they choose their own, and the temporary password stops
+    working at `temp_password_expires_at`. Failed sign-ins are counted in `LoginThrottle`.
     """
 
     __tablename__ = "staff_users"
@@ -321,11 +336,30 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     session_nonce: Mapped[str] = mapped_column(String(32))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    temp_password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed console sign-ins per account name, client address or trusted browser.
+
+    Keyed by a blind index, so neither names nor addresses are stored. Kept in the database
+    so that the limits hold across workers and restarts, on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("kind", "key_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    key_index: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class AuditLog(Base):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PositiveInt, ValidationError, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     argon2_time_cost: PositiveInt | None = Field(None, alias="REPORTBOT_ARGON2_TIME_COST")
     argon2_memory_cost: PositiveInt | None = Field(None, alias="REPORTBOT_ARGON2_MEMORY_COST")
     argon2_parallelism: PositiveInt | None = Field(None, alias="REPORTBOT_ARGON2_PARALLELISM")
+
+    # Console sessions end after this much inactivity, and this long after sign-in anyway.
+    idle_timeout_minutes: PositiveInt = Field(30, alias="REPORTBOT_IDLE_TIMEOUT_MINUTES")
+    session_max_hours: PositiveInt = Field(12, alias="REPORTBOT_SESSION_MAX_HOURS")
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto; 0 trusts none.
+    trusted_proxies: NonNegativeInt = Field(0, alias="REPORTBOT_TRUSTED_PROXIES")
 
     # ---- field checks ---------------------------------------------------------------
 

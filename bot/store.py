@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.crypto import Vault
 from bot.errors import UnknownCase
 from bot.intake import CaseDraft
-from bot.models import ApiToken, Case, CaseEvent, Consent, utcnow
+from bot.models import API_SCOPES, ApiToken, Case, CaseEvent, Consent, utcnow
 from bot.reference import new_reference, normalise
 from bot.sla import WorkingCalendar
 
@@ -148,11 +148,38 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(session: Session, name: str) -> str:
-    """Create a bearer token for the queue API; only its hash is stored."""
+DEFAULT_SCOPES = ("queue", "cases")
+
+
+def normalise_scopes(scopes) -> str:
+    """Return `scopes` (a string or a list) as the stored, space-separated form.
+
+    Raises ValueError for an unknown scope, or for `cases:sensitive` without `cases`.
+    """
+    wanted = set(scopes.replace(",", " ").split() if isinstance(scopes, str) else scopes)
+    unknown = wanted - set(API_SCOPES)
+    if unknown or not wanted:
+        raise ValueError(f"scopes must be some of {', '.join(API_SCOPES)}")
+    if "cases:sensitive" in wanted and "cases" not in wanted:
+        raise ValueError("the scope cases:sensitive needs the scope cases too")
+    return " ".join(s for s in API_SCOPES if s in wanted)
+
+
+def issue_api_token(session: Session, name: str, scopes=DEFAULT_SCOPES,
+                    created_by: str | None = None) -> tuple[ApiToken, str]:
+    """Create a bearer token for the API; returns its row and the token (only hashed here)."""
     token = "rbt_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=_hash_token(token)))
-    return token
+    row = ApiToken(name=name, token_hash=_hash_token(token), scopes=normalise_scopes(scopes),
+                   created_by=created_by)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def create_api_token(session: Session, name: str, scopes=DEFAULT_SCOPES,
+                     created_by: str | None = None) -> str:
+    """Create a bearer token for the API; only its hash is stored."""
+    return issue_api_token(session, name, scopes, created_by)[1]
 
 
 def check_api_token(session: Session, token: str) -> ApiToken | None:

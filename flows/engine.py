@@ -129,7 +129,7 @@ class Flow:
         state = ConversationState(locale=locale)
         t = ctx.translate(locale)
         first = self.pending(state.answers)
-        assert first is not None
+        assert first is not None  # noqa: S101 - the review step is pending until submit
         state.asked = first.id
         greeting = self._say(self.greeting(ctx, t, locale), ctx, locale)
         if len(ctx.languages) > 1:
@@ -252,7 +252,7 @@ class Flow:
             state.phase = Phase.PAUSED
             return Turn(state, (*prefix, self._say(t.gettext(pause), ctx, state.locale)))
         nxt = self.pending(state.answers)
-        assert nxt is not None, "the review step is always pending until submit"
+        assert nxt is not None, "the review step is always pending until submit"  # noqa: S101
         state.asked = nxt.id
         return Turn(state, (*prefix, self.ask(nxt, state, ctx)))
 
@@ -260,7 +260,7 @@ class Flow:
         step = self.by_id.get(state.asked or "")
         if step is None or step.id in state.answers or not step.applies(state.answers):
             step = self.pending(state.answers)
-        assert step is not None
+        assert step is not None  # noqa: S101 - the review step is pending until submit
         state.asked = step.id
         return step
 
@@ -322,7 +322,7 @@ class Flow:
         state.history = [h for h in state.history if h in state.answers]
         state.phase = Phase.ACTIVE
         nxt = self.pending(state.answers)
-        assert nxt is not None
+        assert nxt is not None  # noqa: S101 - the review step is pending until submit
         state.asked = nxt.id
         return Turn(state, (self.ask(nxt, state, ctx),))
 

@@ -12,7 +12,18 @@ from collections.abc import Iterable
 from flask import request
 from flask_wtf.csrf import CSRFProtect
 
-from bot.console import audit, auth, case, intake_form, queue, reports  # noqa: F401 - views
+# Imported for their views, which register themselves on the blueprint.
+from bot.console import (  # noqa: F401
+    accounts,
+    audit,
+    auth,
+    case,
+    intake_form,
+    password_change,
+    queue,
+    reports,
+    sessions,
+)
 from bot.console.web import bp
 
 __all__ = ["bp", "init_app"]
@@ -35,3 +46,4 @@ def init_app(app, csrf_exempt: Iterable[str]) -> None:
             csrf.protect()
 
     auth.init_login(app)
+    sessions.init_sessions(app)

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.console import audit, casework, forms, messaging
+from bot.console.permissions import actions_for
 from bot.console.web import (
     CASEWORK,
     CLOSERS,
@@ -103,7 +104,8 @@ def case_page(reference: str):
             .order_by(StaffUser.username)).all()
     f = _forms(case)
     f["assign"].assignee.choices = forms.choices((u, u) for u in staff)
-    return render_template("console/case.html", f=f, can_close=current_user.role in CLOSERS,
+    can = actions_for(current_user, case)
+    return render_template("console/case.html", f=f, can=can, can_close=can.close,
                            is_manager=current_user.role in MANAGERS, **context)
 
 
@@ -140,6 +142,11 @@ def _act(reference: str, form, apply, done: str, roles=CASEWORK):
     if current_user.role not in roles:
         abort(403)
     s = _services()
+    # Refuse before looking at the form, so a sensitive case answers 403 to anyone who may
+    # not act on it, whatever they posted; checked again below, inside the change.
+    with s.db.read() as session:
+        if not can_see_full(current_user, _case(session, reference)):
+            abort(403)
     if not form.validate_on_submit():
         errors = "; ".join(f"{form[name].label.text}: {' '.join(msgs)}"
                            for name, msgs in form.errors.items() if name in form)

@@ -34,11 +34,19 @@ def _open(case: Case) -> None:
         raise ActionRefused("This case is closed.")
 
 
-def claim(session: Session, case_id: int, username: str) -> bool:
-    """Take an unassigned case; exactly one of several simultaneous claims wins."""
+def claim(session: Session, case_id: int, username: str, *,
+          allow_sensitive: bool = False) -> bool:
+    """Take an unassigned case; exactly one of several simultaneous claims wins.
+
+    Unless `allow_sensitive` (managers), a case flagged sensitive is never taken, even if
+    the flag was set after the caller looked: the condition is part of the UPDATE.
+    """
+    conditions = [Case.id == case_id, Case.assignee.is_(None), Case.status != "closed"]
+    if not allow_sensitive:
+        conditions.append(Case.sensitive.is_(False))
     result = session.execute(
         update(Case)
-        .where(Case.id == case_id, Case.assignee.is_(None), Case.status != "closed")
+        .where(*conditions)
         .values(assignee=username,
                 status=sql_case((Case.status == "new", "open"), else_=Case.status))
         .execution_options(synchronize_session=False)
@@ -119,7 +127,14 @@ def set_priority(session: Session, services, case: Case, actor: str, priority: s
 
 def set_flags(session: Session, services, case: Case, actor: str, role: str, *,
               vulnerable_victim: bool, vulnerable_perpetrator: bool, sensitive: bool) -> None:
-    """Set the vulnerability (7.x) and sensitivity (8.3) flags."""
+    """Set the vulnerability (7.x) and sensitivity (8.3) flags.
+
+    Flagging an unassigned case sensitive assigns it to whoever flagged it: otherwise the
+    officer who knows why it is sensitive would lose sight of it, and nobody would own it.
+    """
+    # Read the row afresh and hold it (FOR UPDATE on PostgreSQL; SQLite's write lock is
+    # already held), so a claim racing with this change cannot slip in between.
+    session.refresh(case, with_for_update=True)
     if case.sensitive and not sensitive and role != "manager":
         raise ActionRefused("Only a manager can remove the sensitive flag.")
     changed = {}
@@ -131,6 +146,11 @@ def set_flags(session: Session, services, case: Case, actor: str, role: str, *,
             changed[name] = value
     if changed:
         _log(session, services, case, "flags_changed", actor, **changed)
+    if changed.get("sensitive") and case.assignee is None and case.status != "closed":
+        case.assignee = actor
+        if case.status == "new":
+            case.status = "open"
+        _log(session, services, case, "claimed", actor, reason="flagged_sensitive")
 
 
 def raise_urgent_repair(session: Session, services, case: Case, actor: str) -> bool:

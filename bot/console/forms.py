@@ -14,7 +14,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from flows.report import REPORT_STEPS, STRAND_OPTIONS, STRANDS
@@ -155,3 +162,43 @@ class StaffReportForm(FlaskForm):
     perceived_by = MultiCheckboxField("Who perceives it", choices=choices(PERCEIVED_BY_CHOICES))
     repair_needed = BooleanField("Damage or graffiti needs urgent repair")
     immediate_danger = BooleanField("Someone was in immediate danger")
+
+
+# ---- staff accounts (issue 14) ----------------------------------------------------------
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+    repeat = PasswordField("New password again",
+                           validators=[DataRequired(), EqualTo("new", "The new passwords "
+                                                                      "differ.")])
+
+
+ROLE_CHOICES = [("duty_officer", "Duty officer"), ("case_manager", "Case manager"),
+                ("manager", "Manager"), ("analyst", "Analyst"), ("admin", "Admin")]
+SCOPE_CHOICES = [("queue", "queue: the duty queue (no personal details)"),
+                 ("cases", "cases: one case with its personal details, unless sensitive"),
+                 ("cases:sensitive", "cases:sensitive: personal details of sensitive cases "
+                                     "too")]
+
+
+class NewAccountForm(FlaskForm):
+    username = StringField("User name", validators=[DataRequired(), Length(max=80)])
+    display_name = StringField("Name shown to colleagues", validators=[Optional(),
+                                                                       Length(max=120)])
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), validators=[DataRequired()])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), validators=[DataRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token (deactivate, reset, revoke)."""
+
+
+class NewTokenForm(FlaskForm):
+    name = StringField("Who or what will use it", validators=[DataRequired(),
+                                                              Length(max=120)])
+    scopes = MultiCheckboxField("Scopes", choices=choices(SCOPE_CHOICES),
+                                validators=[at_least_one])

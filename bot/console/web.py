@@ -21,6 +21,7 @@ CLOSERS = ("case_manager", "manager")
 MANAGERS = ("manager",)
 AUDITORS = ("manager", "admin")
 ANALYSTS = ("analyst", "manager")
+ADMINS = ("admin",)
 
 # Within this much working time of a deadline a case counts as "approaching" it.
 APPROACHING_SECONDS = 2 * 3600

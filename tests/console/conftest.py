@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.console.auth import create_user
-from bot.services import Services
+from bot.db import Database, upgrade_database
+from bot.services import Services, build_services
 from bot.settings import Settings
 from tests.channels.twilio_support import twilio_env
 from tests.conftest import make_settings
@@ -97,3 +98,18 @@ def post_form(client, url: str, page_url: str, data: dict, prefix: str | None = 
     token = csrf_from(client.get(page_url).text)
     key = f"{prefix}-csrf_token" if prefix else "csrf_token"
     return client.post(url, data={key: token, **data})
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_console(request, tmp_path, smtp) -> Iterator[Services]:
+    """Console services with the ROLES staff, on SQLite and (when configured) PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    upgrade_database(url)
+    built = build_services(make_settings(tmp_path, url, **console_env(smtp.port)),
+                           db=Database(url))
+    add_staff(built)
+    yield built
+    built.db.dispose()

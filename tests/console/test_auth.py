@@ -7,7 +7,7 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from bot.cli import main
-from bot.models import AuditLog, StaffUser
+from bot.models import AuditLog, LoginThrottle, StaffUser
 from tests.console.conftest import CHEAP_ARGON2, NARRATIVE, PASSWORD, login, post_form, report
 
 
@@ -27,15 +27,18 @@ def test_password_is_stored_as_argon2_only(services, staff):
     assert PASSWORD not in user.password_hash
 
 
-def test_five_failures_lock_the_account_even_with_the_right_password(client, services, staff):
+def test_five_failures_make_the_account_wait_even_with_the_right_password(client, services,
+                                                                         staff):
     for _ in range(5):
         assert login(client, "duty2", "not the password").status_code == 401
     with services.db.read() as session:
-        user = session.scalar(select(StaffUser).where(StaffUser.username == "duty2"))
-        assert user.locked_until is not None
+        rows = session.scalars(select(LoginThrottle)).all()
         actions = session.scalars(select(AuditLog.action)).all()
-    assert "account_locked" in actions
-    assert login(client, "duty2").status_code == 401
+    assert {r.kind: r.failures for r in rows} == {"account": 5, "address": 5}
+    assert actions.count("login_failed") == 5
+    refused = login(client, "duty2")
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 16
+    assert "Please wait" in refused.text
     # Other accounts are unaffected.
     assert login(client, "duty1").status_code == 302
 

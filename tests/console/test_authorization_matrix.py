@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from markupsafe import escape
+from sqlalchemy import select, update
 
+from bot.models import Case
 from tests.console.conftest import ROLES, csrf_from, login, report
 
 CASEWORK = {"duty1", "duty2", "cm", "boss"}
@@ -15,6 +17,8 @@ GETS = {
     "/console/audit": {"boss", "admin"},
     "/console/reports": {"boss", "analyst"},
     "/console/reports.csv": {"boss", "analyst"},
+    "/console/accounts": {"admin"},
+    "/console/password": set(ROLES),
 }
 POSTS = {
     "claim": CASEWORK, "first-contact": CASEWORK, "action-plan": CASEWORK,
@@ -22,6 +26,15 @@ POSTS = {
     "message": CASEWORK, "repair": CASEWORK,
     "assign": {"boss"}, "close": {"cm", "boss"},
 }
+# Staff accounts and API tokens: admins only. Each is a form post whose own checks answer
+# after the role check, so a permitted user may get 303 or 400 here, never 401/403.
+ADMIN_POSTS = ["/console/accounts", "/console/accounts/duty2/role",
+               "/console/accounts/duty2/deactivate", "/console/accounts/duty2/activate",
+               "/console/accounts/duty2/reset-password", "/console/api-tokens",
+               "/console/api-tokens/1/revoke"]
+# Claiming a sensitive case nobody holds opens it (8.3): managers only.
+SENSITIVE_POSTS = {"claim": {"boss"}, "note": {"boss"}, "flags": {"boss"},
+                   "assign": {"boss"}, "close": {"boss"}}
 
 
 def _client_for(app, user):
@@ -43,6 +56,24 @@ def test_every_role_against_every_route(app, services, staff):
             response = client.post(f"/console/cases/{ref}/{action}",
                                    data={"csrf_token": token})
             _check(user, allowed, response, f"POST {action}")
+        for path in ADMIN_POSTS:
+            _check(user, {"admin"}, client.post(path, data={"csrf_token": token}),
+                   f"POST {path}")
+
+
+def test_every_role_against_a_sensitive_case_nobody_holds(app, services, staff):
+    ref = report(services)
+    with services.db.write() as session:
+        session.execute(update(Case).where(Case.reference == ref).values(sensitive=True))
+    for user in [None, *ROLES]:
+        client, token = _client_for(app, user)
+        for action, allowed in SENSITIVE_POSTS.items():
+            response = client.post(f"/console/cases/{ref}/{action}",
+                                   data={"csrf_token": token})
+            _check(user, allowed, response, f"POST {action} (sensitive)")
+        with services.db.read() as session:
+            assignee = session.scalar(select(Case.assignee).where(Case.reference == ref))
+        assert assignee in (None, "boss"), f"{user} took the sensitive case"
 
 
 def _check(user, allowed, response, what):
