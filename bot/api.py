@@ -73,6 +73,7 @@ def case_json(case: Case, timezone: str) -> dict:
         "first_contact_at": when(case.first_contact_at),
         "action_plan_at": when(case.action_plan_at),
         "next_deadline": when(case.next_deadline),
+        "deadline_rule": case.deadline_rule,
         "incident_types": list(case.incident_types or []),
         "location_type": case.location_type,
         "immediate_danger": case.immediate_danger,

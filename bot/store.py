@@ -21,7 +21,7 @@ from bot.errors import UnknownCase
 from bot.intake import CaseDraft
 from bot.models import ApiToken, Case, CaseEvent, Consent, utcnow
 from bot.reference import new_reference, normalise
-from bot.sla import WorkingCalendar
+from bot.sla import DEADLINE_RULE, WorkingCalendar
 
 _REFERENCE_ATTEMPTS = 8
 _OPEN = text("cases.status <> 'closed'")
@@ -68,6 +68,7 @@ class CaseStore:
                 out_of_hours=deadlines.out_of_hours,
                 first_contact_due=deadlines.first_contact_due,
                 action_plan_due=deadlines.action_plan_due,
+                deadline_rule=DEADLINE_RULE,
                 incident_types=draft.incident_types,
                 location_type=draft.location_type,
                 immediate_danger=draft.immediate_danger,

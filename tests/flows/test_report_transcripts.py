@@ -61,9 +61,9 @@ def test_deadline_in_words_matches_the_case(services):
     for message, _ in VICTIM_REPORT:
         resident.says(message, at=monday_10)
     [case] = _cases(services)
-    assert case.first_contact_due == datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    assert case.first_contact_due == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     assert not case.out_of_hours
-    assert "17:00 on Tuesday, 24 November 2026" in resident.said
+    assert "10:00 on Tuesday, 24 November 2026" in resident.said
     assert "offices are closed" not in resident.said
 
 
@@ -75,7 +75,9 @@ def test_out_of_hours_report_says_so_and_counts_from_next_working_day(services):
     [case] = _cases(services)
     assert case.out_of_hours
     assert case.counts_from == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    assert case.first_contact_due == datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
+    # Working time: the clock starts at Monday's opening and ends at Monday's close.
+    assert case.first_contact_due == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    assert "17:00 on Monday, 30 November 2026" in resident.said
     assert "offices are closed" in resident.said
 
 
