@@ -38,6 +38,7 @@ run: install
 test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m bot.i18n_check
+	$(BIN)/python -m bot.signs
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -59,6 +60,7 @@ update: extract
 
 check-translations: compile
 	$(BIN)/python -m bot.i18n_check
+	$(BIN)/python -m bot.signs
 
 # ---- browser tests need the system Chromium (Debian package) --------------------------------
 chromium:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, g, jsonify, request
 
 from bot.errors import UnknownCase
+from bot.intake import CONSENT_STEPS, open_details
 from bot.models import Case, utcnow
 from bot.services import Services
 from bot.store import QueueFilter, check_api_token
@@ -136,6 +137,13 @@ def get_case(reference: str):
              "answered_at": c.answered_at.isoformat(), "wording_version": c.wording_version}
             for c in case.consents
         ]
+        # Optional details offered after the acknowledgement and not answered (yet); a
+        # consent not asked yet is listed here, never reported as refused.
+        given = {c.recipient for c in case.consents}
+        body["consents_not_asked"] = [r for r in CONSENT_STEPS.values() if r not in given]
+        body["details_pending"] = open_details(dict(case.answers or {}), body["details"],
+                                               case.answer_times)
+        body["answer_times"] = dict(case.answer_times or {})
         body["timeline"] = [
             {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
             for e in case.events

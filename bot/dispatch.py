@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import notify
-from bot.intake import draft_from
+from bot.intake import detail_from, draft_from
 from bot.models import Conversation, Evidence, InboundMessage, utcnow
 from bot.services import Services
 from flows.acknowledgement import Receipt
@@ -28,6 +28,8 @@ from flows.messages import Inbound, Media, Outbound
 
 # Channels that can carry a message to the resident later, not only a reply.
 REPLY_CHANNELS = frozenset({"sms", "whatsapp", "telegram"})
+# Stored phases in which the case exists: files sent now belong to it.
+_REPORT_SENT = frozenset(p.value for p in Phase if p.report_sent)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ class _StorePorts:
             out_of_hours=case.out_of_hours, first_contact_due=case.first_contact_due,
             action_plan_due=case.action_plan_due, hate_related=case.hate_related,
         )
+
+    def add_detail(self, state: ConversationState, step: str) -> None:
+        """Store one detail on the case this conversation submitted, in this turn."""
+        self.services.store.add_detail(self.session, self.conversation.case_id,
+                                       detail_from(state, step))
 
 
 class Conversations:
@@ -160,7 +167,7 @@ class Conversations:
             return s.flow.handle(state, inbound, ctx)
         fresh = s.flow.start(ctx, state.locale if state else locale)
         unfinished = conv.phase == "expired" or (
-            state is not None and state.phase is not Phase.SUBMITTED)
+            state is not None and not state.phase.report_sent)
         if not expired or not unfinished:
             return fresh
         t = s.catalogs(fresh.state.locale)
@@ -185,8 +192,9 @@ class Conversations:
             result = session.execute(
                 update(Conversation)
                 .where(Conversation.updated_at < cutoff, Conversation.state_enc.is_not(None))
-                .values(state_enc=None, phase=case((Conversation.phase == "submitted",
-                                                    "closed"), else_="expired"))
+                .values(state_enc=None, phase=case(
+                    (Conversation.phase.in_([p.value for p in Phase if p.report_sent]),
+                     "closed"), else_="expired"))
             )
             session.execute(
                 update(InboundMessage)
@@ -202,6 +210,7 @@ class Conversations:
             channel=conv.channel, org=s.org, ports=_StorePorts(s, session, conv, now),
             can_reply_later=conv.channel in REPLY_CHANNELS,
             detect=s.guess_language if len(s.catalogs.codes) > 1 else None,
+            prejudice_signs=s.signs.in_language,
         )
 
     def _save(self, conv: Conversation, turn: Turn, now: datetime, inbound: bool) -> None:
@@ -254,8 +263,8 @@ class Conversations:
         vault = self.services.vault
         for item in media:
             record = Evidence(
-                conversation_id=conv.id, case_id=conv.case_id if conv.phase ==
-                Phase.SUBMITTED.value else None, channel=conv.channel,
+                conversation_id=conv.id, case_id=conv.case_id if conv.phase in
+                _REPORT_SENT else None, channel=conv.channel,
                 content_type=item.content_type, received_at=now,
             )
             if item.data is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.services import Services
 from channels.base import ChannelLimits, render_plain
@@ -14,8 +15,14 @@ LIMITS = ChannelLimits(name="terminal", max_text=100_000, buttons=False,
 
 
 def render(replies: tuple[Outbound, ...]) -> str:
-    """Return the replies as terminal text, choices numbered."""
-    return "\n\n".join("\n".join(render_plain(m, LIMITS)) for m in replies)
+    """Return the replies as terminal text, choices numbered, progress in brackets."""
+    return "\n\n".join("\n".join(render_plain(_with_progress(m), LIMITS)) for m in replies)
+
+
+def _with_progress(message: Outbound) -> Outbound:
+    if message.progress is None:
+        return message
+    return replace(message, text=f"[{message.progress.text}]\n{message.text}")
 
 
 def run(services: Services, read: Callable[[str], str] = input,

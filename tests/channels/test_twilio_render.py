@@ -95,6 +95,11 @@ def test_segment_count_of_every_prompt_and_the_acknowledgement(services, every_l
             state = ConversationState(locale=locale)
             [body] = render_replies((flow.ask(step, state, ctx),), SMS, catalogs)
             table.setdefault(step.id, {})[locale] = body
+        # The offer after the acknowledgement, for a named victim (the most questions).
+        state = ConversationState(locale=locale, answers={"reporter_role": "victim",
+                                                          "anonymous": "named"})
+        [body] = render_replies((flow.details_offer(state, ctx),), SMS, catalogs)
+        table.setdefault("details_offer", {})[locale] = body
     print(f"\n{'prompt':26}" + "".join(f"{code:>5}" for code in catalogs.codes))
     for name, row in table.items():
         cells = []
@@ -108,8 +113,8 @@ def test_segment_count_of_every_prompt_and_the_acknowledgement(services, every_l
     finals: list[tuple[str, str]] = []
     for message, _ in VICTIM_REPORT:
         resident.says(message if isinstance(message, str) else message[0])
-        if resident.asked == "review" or resident.done:
-            label = "ack" if resident.done else "review"
+        if resident.asked in ("review", "details_offer"):
+            label = "ack" if resident.asked == "details_offer" else "review"
             finals += [(f"en {label} #{i + 1}", body) for i, body in enumerate(
                 render_replies(resident.replies, SMS, services.catalogs))]
     print(f"\n{'message':26} {'encoding':8} {'chars':>5} {'units':>5} {'segments':>8}")
