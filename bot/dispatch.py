@@ -193,8 +193,8 @@ class Conversations:
                 update(Conversation)
                 .where(Conversation.updated_at < cutoff, Conversation.state_enc.is_not(None))
                 .values(state_enc=None, phase=case(
-                    (Conversation.phase.in_([p.value for p in Phase if p.report_sent]),
-                     "closed"), else_="expired"))
+                    (Conversation.phase.in_(sorted(_REPORT_SENT)), "closed"),
+                    else_="expired"))
             )
             session.execute(
                 update(InboundMessage)

@@ -21,7 +21,8 @@ from flows.types import N_, ConversationState, Kind, Option, Phase, Step, Turn, 
 
 OFFER_STEP = "details_offer"
 ADD = Option("add", N_("Yes, add details"))
-LATER = Option("later", N_("Not now"))
+# "No" typed on its own declines too.
+LATER = Option("later", N_("No, not now"))
 
 
 class DetailsPhase:
@@ -68,6 +69,14 @@ class DetailsPhase:
 
     def _answer_offer(self, state: ConversationState, inbound, ctx: TurnContext) -> Turn:
         t = ctx.translate(state.locale)
+        if inbound.media and not inbound.text.strip() and not inbound.choices:
+            # A photo sent now is already kept with the case; say so, and ask again.
+            thanks = t.ngettext(
+                "Thank you. We have kept this file with your report.",
+                "Thank you. We have kept these %(num)d files with your report.",
+                len(inbound.media)) % {"num": len(inbound.media)}
+            return Turn(state, (self._say(thanks, ctx, state.locale),
+                                self.details_offer(state, ctx)))
         pseudo = Step(OFFER_STEP, "", Kind.CHOICE, (ADD, LATER))
         parsed = parse_answer(pseudo, inbound, t, ctx)
         if isinstance(parsed, Invalid):

@@ -121,7 +121,8 @@ def test_detail_answers_keep_their_own_times(services):
 def test_not_now_ends_with_the_report_as_it_is(services):
     resident = Resident(services)
     resident.follow(VICTIM_REPORT)
-    resident.follow(NOT_NOW)
+    assert resident.replies[-1].choices[1].label == "No, not now"
+    resident.follow([("no", None)])
     assert resident.done and "sent as it is" in resident.said
     resident.says("anything else?")
     assert "Your report has been sent" in resident.said
@@ -449,14 +450,16 @@ def test_media_sent_mid_conversation_is_kept_with_the_case(services):
 def test_photos_sent_while_adding_details_belong_to_the_case(services):
     resident = Resident(services, channel="sms")
     resident.follow(VICTIM_REPORT)
+    resident.says("", media=(Media("image/jpeg", data=b"\xff\xd8at-the-offer"),))
+    assert "kept this file" in resident.said and resident.asked == "details_offer"
     resident.follow(VICTIM_DETAILS[:4])
     assert resident.asked == "evidence"
     resident.says("", media=(Media("image/png", data=b"\x89PNG-fake"),))
     assert "kept this file" in resident.said and resident.asked == "evidence"
     [case] = _cases(services)
     with services.db.read() as session:
-        [evidence] = session.scalars(select(Evidence)).all()
-    assert evidence.case_id == case.id
+        kept = session.scalars(select(Evidence)).all()
+    assert len(kept) == 2 and all(e.case_id == case.id for e in kept)
 
 
 def test_deadline_in_words_matches_the_case(services):
