@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flows.answers import Invalid, parse_answer
+from flows.answers import Commands, Invalid, parse_answer
 from flows.messages import Choice, Outbound
 from flows.types import N_, ConversationState, Kind, Option, Phase, Step, Turn, TurnContext
 
@@ -67,8 +67,16 @@ class DetailsPhase:
         state.asked = OFFER_STEP
         return self.details_offer(state, ctx)
 
-    def _answer_offer(self, state: ConversationState, inbound, ctx: TurnContext) -> Turn:
+    def _answer_offer(self, state: ConversationState, inbound, ctx: TurnContext,
+                      command: str | None) -> Turn:
         t = ctx.translate(state.locale)
+        if command == Commands.HELP:
+            help_text = self._say(self.help_text(self._help_step(state), t), ctx, state.locale)
+            return Turn(state, (help_text, self.details_offer(state, ctx)))
+        if command == Commands.BACK:
+            note = self._say(t.gettext("Your report has already been sent."), ctx,
+                             state.locale)
+            return Turn(state, (note, self.details_offer(state, ctx)))
         if inbound.media and not inbound.text.strip() and not inbound.choices:
             # A photo sent now is already kept with the case; say so, and ask again.
             thanks = t.ngettext(

@@ -187,8 +187,7 @@ class Flow(LanguageChoice, DetailsPhase):
             fresh = self.start(ctx, state.locale)
             note = self._say(t.gettext("Starting again. Nothing from before is kept in this "
                                        "conversation."), ctx, state.locale)
-            if state.phase.report_sent or state.resume_phase in (
-                    Phase.OFFERING_DETAILS, Phase.ADDING_DETAILS, Phase.SUBMITTED):
+            if state.phase.report_sent or (state.resume_phase or Phase.ACTIVE).report_sent:
                 note = self._say(t.gettext("Starting a new report. Your earlier report is "
                                            "safe with us."), ctx, state.locale)
             return Turn(fresh.state, (note, *fresh.replies))
@@ -204,15 +203,7 @@ class Flow(LanguageChoice, DetailsPhase):
             text = self.after_submit(state, t)
             return Turn(state, (self._say(text, ctx, state.locale, done=True),))
         if state.phase is Phase.OFFERING_DETAILS:
-            if command == Commands.HELP:
-                help_text = self._say(self.help_text(self._help_step(state), t), ctx,
-                                      state.locale)
-                return Turn(state, (help_text, self.details_offer(state, ctx)))
-            if command == Commands.BACK:
-                note = self._say(t.gettext("Your report has already been sent."), ctx,
-                                 state.locale)
-                return Turn(state, (note, self.details_offer(state, ctx)))
-            return self._answer_offer(state, inbound, ctx)
+            return self._answer_offer(state, inbound, ctx, command)
         if command == Commands.HELP:
             step = self._current(state)
             replies = [self._say(self.help_text(step, t), ctx, state.locale)]
@@ -309,8 +300,7 @@ class Flow(LanguageChoice, DetailsPhase):
 
     def _help_step(self, state: ConversationState) -> Step:
         """Return the step help is about, even where no flow step is being asked."""
-        if state.phase.report_sent or state.resume_phase in (
-                Phase.OFFERING_DETAILS, Phase.SUBMITTED):
+        if state.phase.report_sent or (state.resume_phase or Phase.ACTIVE).report_sent:
             return self.by_id[self.review_step]
         return self._current(state)
 

@@ -16,7 +16,7 @@ from bot.settings import DEMO_ORG_FILE
 from channels.twilio import SMS
 from channels.twilio_render import gsm_fold, pack, render_replies, segments
 from flows.engine import ConversationState, TurnContext
-from flows.messages import Choice, Outbound
+from flows.messages import Choice, Outbound, Progress
 from tests.conftest import make_settings
 from tests.helpers import VICTIM_REPORT, Resident
 
@@ -136,3 +136,21 @@ def test_segment_count_of_every_prompt_and_the_acknowledgement(services, every_l
                 for code, body in row.items()
                 if segments(body).count > (6 if name == "greeting" else 3)]
     assert too_long == []
+
+
+STEP_3 = Progress(step=3, total=8, text="Step 3 of about 8", section="When and where")
+
+
+def test_progress_is_shown_on_sms_where_it_costs_no_segment(services):
+    question = Outbound(text="When did it happen?", question="incident_when",
+                        choices=(Choice("today", "Today"),), input="choice", progress=STEP_3)
+    [body] = render_replies((question,), SMS, services.catalogs)
+    assert body == "(Step 3 of about 8)\nWhen did it happen?\n1. Today"
+
+
+def test_progress_is_left_out_where_it_would_cost_a_segment(services):
+    text = "a" * (160 - len("\n1. Today"))  # exactly one segment without progress
+    question = Outbound(text=text, question="q", choices=(Choice("today", "Today"),),
+                        input="choice", progress=STEP_3)
+    [body] = render_replies((question,), SMS, services.catalogs)
+    assert "Step 3" not in body and segments(body).count == 1
