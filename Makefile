@@ -41,6 +41,7 @@ test: install chromium
 	$(BIN)/lint-imports
 	$(BIN)/ruff check --select S --extend-exclude tests .
 	$(BIN)/python -m bot.i18n_check
+	$(BIN)/python -m bot.signs
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -64,6 +65,7 @@ update: extract
 
 check-translations: compile
 	$(BIN)/python -m bot.i18n_check
+	$(BIN)/python -m bot.signs
 
 # ---- browser tests need the system Chromium (Debian package) --------------------------------
 chromium:

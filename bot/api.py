@@ -17,6 +17,7 @@ from sqlalchemy import update
 
 from bot import audit
 from bot.errors import UnknownCase
+from bot.intake import CONSENT_STEPS, open_details
 from bot.models import ApiToken, Case, utcnow
 from bot.services import Services
 from bot.store import QueueFilter, check_api_token
@@ -110,6 +111,7 @@ def case_json(case: Case, timezone: str) -> dict:
         "first_contact_at": when(case.first_contact_at),
         "action_plan_at": when(case.action_plan_at),
         "next_deadline": when(case.next_deadline),
+        "deadline_rule": case.deadline_rule,
         "incident_types": list(case.incident_types or []),
         "location_type": case.location_type,
         "immediate_danger": case.immediate_danger,
@@ -187,6 +189,14 @@ def get_case(reference: str):
                  "wording_version": c.wording_version}
                 for c in case.consents
             ]
+            # Optional details offered after the acknowledgement and not answered (yet); a
+            # consent not asked yet is listed here, never reported as refused.
+            given = {c.recipient for c in case.consents}
+            body["consents_not_asked"] = [r for r in CONSENT_STEPS.values()
+                                          if r not in given]
+            body["details_pending"] = open_details(dict(case.answers or {}),
+                                                   body["details"], case.answer_times)
+            body["answer_times"] = dict(case.answer_times or {})
             body["timeline"] = [
                 {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
                 for e in case.events

@@ -58,6 +58,11 @@ class Runtime:
         """Return the configured channels."""
         return self.assembly().channels
 
+    def close(self) -> None:
+        """Close the database connections this command opened."""
+        if self._assembly is not None:
+            self._assembly.services.db.dispose()
+
     def migrate(self) -> None:
         """Upgrade the embedded SQLite; refuse to go on with an outdated PostgreSQL schema."""
         settings = self.settings()
@@ -103,6 +108,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Report hate-related incidents to a social landlord, on any channel."""
     ctx.meta["reportbot.debug"] = debug
     ctx.obj = Runtime(ctx)
+    ctx.call_on_close(ctx.obj.close)
     # Quiet by default, so the terminal chat starts with the greeting; commands that run
     # a service turn on INFO themselves.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s "

@@ -1,20 +1,21 @@
-"""Turn a finished conversation into the fields of a case.
+"""Turn a conversation's answers into the fields of a case, and each later detail into one.
 
 Choice answers (stable ids) are not personal on their own and are kept in plain columns for
-filtering and monitoring; everything typed by the resident is sealed.
+filtering and monitoring; everything typed by the resident, and the equality monitoring
+answers, are sealed. Every answer keeps the time it was given.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flows.engine import ConversationState, Kind
-from flows.indicators import find_indicators
 from flows.report import (
     CONSENT_WORDING_VERSION,
     MONITORING_STEPS,
     REPORT_STEPS,
+    SIGNS_ANSWER,
     perceived_strands,
 )
 
@@ -46,10 +47,25 @@ class CaseDraft:
     choice_answers: dict[str, Any]
     personal: dict[str, Any]
     consents: list[tuple[str, bool, str, str]]
+    answer_times: dict[str, str] = field(default_factory=dict)
 
 
-def _personal(step_id: str) -> bool:
+@dataclass(frozen=True)
+class Detail:
+    """One optional detail answered after the acknowledgement, ready for the case."""
+
+    step: str
+    value: Any
+    answered_at: str
+    personal: bool
+    monitoring: bool
+    consent_recipient: str | None
+
+
+def is_personal(step_id: str) -> bool:
+    """Return whether an answer is sealed: typed text, or an equality monitoring answer."""
     return _STEPS[step_id].kind is Kind.TEXT or step_id in MONITORING
+
 
 def draft_from(state: ConversationState) -> CaseDraft:
     """Derive a case draft from the answers of a submitted conversation."""
@@ -61,8 +77,8 @@ def draft_from(state: ConversationState) -> CaseDraft:
         perceived_by = ["victim"]
     # Typed text and equality monitoring answers are personal (sealed); other choices are
     # kept in the clear for filtering.
-    choice_answers = {k: v for k, v in a.items() if k in _STEPS and not _personal(k)}
-    personal = {k: v for k, v in a.items() if k in _STEPS and _personal(k) and v is not None}
+    choice_answers = {k: v for k, v in a.items() if k in _STEPS and not is_personal(k)}
+    personal = {k: v for k, v in a.items() if k in _STEPS and is_personal(k) and v is not None}
     consents = [
         (recipient, a[step] == "yes", state.answered_at.get(step, ""), CONSENT_WORDING_VERSION)
         for step, recipient in CONSENT_STEPS.items() if step in a
@@ -71,7 +87,7 @@ def draft_from(state: ConversationState) -> CaseDraft:
         hate_related=bool(strands),
         strands=strands,
         perceived_by=perceived_by,
-        prejudice_indicators=find_indicators(a.get("narrative")),
+        prejudice_indicators=list(a.get(SIGNS_ANSWER) or []),
         reporter_role=role,
         anonymous=a.get("anonymous") == "anonymous",
         incident_types=list(a.get("incident_types") or []),
@@ -82,4 +98,30 @@ def draft_from(state: ConversationState) -> CaseDraft:
         choice_answers=choice_answers,
         personal=personal,
         consents=consents,
+        answer_times={k: v for k, v in state.answered_at.items() if k in a and k in _STEPS},
     )
+
+
+def detail_from(state: ConversationState, step_id: str) -> Detail:
+    """Return the detail just answered in a conversation that is adding details."""
+    return Detail(
+        step=step_id,
+        value=state.answers.get(step_id),
+        answered_at=state.answered_at.get(step_id, ""),
+        personal=is_personal(step_id),
+        monitoring=step_id in MONITORING,
+        consent_recipient=CONSENT_STEPS.get(step_id),
+    )
+
+
+def open_details(choices: dict[str, Any], details: dict[str, Any],
+                 answer_times: dict[str, str] | None) -> list[str]:
+    """Return the ids of optional details that apply to a case and have no answer yet.
+
+    Equality monitoring is left out: whether someone answered it is nobody's business.
+    """
+    known = {**choices, **details}
+    times = answer_times or {}
+    return [s.id for s in REPORT_STEPS
+            if not s.essential and s.id not in MONITORING and s.id not in known
+            and s.id not in times and s.applies(known)]

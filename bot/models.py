@@ -162,6 +162,11 @@ class Case(Base):
     urgent_repair_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(40))
     closure_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Added by migration 0004_i13: the rule that set the deadlines ("working_time"; cases
+    # stored before it say "close_of_day" and keep their deadlines), and when each answer
+    # was given ({step id: ISO instant}), including details added after the acknowledgement.
+    deadline_rule: Mapped[str | None] = mapped_column(String(20))
+    answer_times: Mapped[dict | None] = mapped_column(JSON)
 
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case",
                                                    order_by="CaseEvent.id")

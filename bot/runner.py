@@ -22,7 +22,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from bot import chatmemo, notify, ratelimit
-from bot.intake import draft_from
+from bot.intake import detail_from, draft_from
 from bot.models import Case, Conversation, Evidence, InboundMessage, utcnow
 from bot.outbox import enqueue
 from bot.turns import ConversationView, RateLimit, TurnResult
@@ -33,6 +33,9 @@ from flows.messages import Inbound, Media, Outbound
 
 if TYPE_CHECKING:
     from bot.services import Services
+
+# Stored phases in which the case exists: files sent now belong to it.
+_REPORT_SENT = frozenset(p.value for p in Phase if p.report_sent)
 
 class TurnTx:
     """What a channel may do inside a turn's transaction, atomically with the turn."""
@@ -95,6 +98,11 @@ class _StorePorts:
             out_of_hours=case.out_of_hours, first_contact_due=case.first_contact_due,
             action_plan_due=case.action_plan_due, hate_related=case.hate_related,
         )
+
+    def add_detail(self, state: ConversationState, step: str) -> None:
+        """Store one detail on the case this conversation submitted, in this turn."""
+        self.services.store.add_detail(self.session, self.conversation.case_id,
+                                       detail_from(state, step))
 
 
 class ConversationRunner:
@@ -226,8 +234,9 @@ class ConversationRunner:
             result = session.execute(
                 update(Conversation)
                 .where(Conversation.updated_at < cutoff, Conversation.state_enc.is_not(None))
-                .values(state_enc=None, phase=case((Conversation.phase == "submitted",
-                                                    "closed"), else_="expired"))
+                .values(state_enc=None, phase=case(
+                    (Conversation.phase.in_(sorted(_REPORT_SENT)), "closed"),
+                    else_="expired"))
             )
             session.execute(
                 update(InboundMessage)
@@ -259,7 +268,7 @@ class ConversationRunner:
             return s.flow.handle(state, inbound, ctx)
         fresh = s.flow.start(ctx, state.locale if state else locale)
         unfinished = conv.phase == "expired" or (
-            state is not None and state.phase is not Phase.SUBMITTED)
+            state is not None and not state.phase.report_sent)
         if not expired or not unfinished:
             return fresh
         t = s.catalogs(fresh.state.locale)
@@ -306,6 +315,7 @@ class ConversationRunner:
             channel=conv.channel, org=s.org, ports=_StorePorts(s, session, conv, now),
             can_reply_later=conv.channel in self.reply_later,
             detect=s.guess_language if len(s.catalogs.codes) > 1 else None,
+            prejudice_signs=s.signs.in_language,
         )
 
     def _save(self, conv: Conversation, turn: Turn, now: datetime, inbound: bool) -> None:
@@ -351,8 +361,8 @@ class ConversationRunner:
         vault = self.services.vault
         for item in media:
             record = Evidence(
-                conversation_id=conv.id, case_id=conv.case_id if conv.phase ==
-                Phase.SUBMITTED.value else None, channel=conv.channel,
+                conversation_id=conv.id, case_id=conv.case_id if conv.phase in
+                _REPORT_SENT else None, channel=conv.channel,
                 content_type=item.content_type, received_at=now,
             )
             if item.data is not None:

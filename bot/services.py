@@ -11,9 +11,11 @@ from bot.detect import LanguageGuesser
 from bot.i18n import Catalogs
 from bot.org import Organisation, load_organisation
 from bot.settings import Settings
+from bot.signs import load_signs
 from bot.sla import WorkingCalendar
 from bot.store import CaseStore
 from flows.engine import Flow
+from flows.indicators import PrejudiceSigns
 from flows.report import build_flow
 
 
@@ -32,6 +34,7 @@ class Services:
     catalogs: Catalogs
     flow: Flow
     db: Database
+    signs: PrejudiceSigns
 
     @cached_property
     def store(self) -> CaseStore:
@@ -55,4 +58,5 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         catalogs=Catalogs(org.languages),
         flow=build_flow(),
         db=db or Database(settings.database_url),
+        signs=load_signs(org.languages),
     )

@@ -1,9 +1,17 @@
 """The working-day clock behind the policy's deadlines (policy 4.2-4.4).
 
-A report received out of hours counts as received at the start of the next working period;
-"within N working days" means by close of business on the Nth working day after the day the
-report counts as received. Instants are stored and returned in UTC and computed in the
-organisation's local time, so clock changes move deadlines correctly.
+A report received out of hours counts as received at the start of the next working period
+(4.2: "the next available working day"). "Within N working days" is working time, as
+business-hours SLAs are measured elsewhere: the deadline is the instant at which N times
+the working-day length (8 hours by default) of working time has elapsed since the report
+counts as received. A clock that starts at opening time therefore ends at that day's close
+of business; a report a minute later is due a minute later, never a whole day. Instants are
+stored and returned in UTC and computed in the organisation's local time, so clock changes
+move deadlines correctly.
+
+(The first version counted to close of business on the Nth working day after the day the
+report counted from, which gave a Sunday report until Tuesday 17:00: a day late against
+4.2. Cases stored under that rule keep their deadlines; see `DEADLINE_RULE`.)
 
 Pure: no I/O beyond the ``holidays`` package's built-in tables.
 """
@@ -19,6 +27,7 @@ import holidays
 __all__ = [
     "ACTION_PLAN_WORKING_DAYS",
     "FIRST_CONTACT_WORKING_DAYS",
+    "DEADLINE_RULE",
     "NATION_SUBDIVISIONS",
     "Deadlines",
     "WorkingCalendar",
@@ -30,6 +39,9 @@ UTC = dt.UTC
 # Policy 4.2/4.3: victim contacted within 1 working day; 4.4: action plan within 10.
 FIRST_CONTACT_WORKING_DAYS = 1
 ACTION_PLAN_WORKING_DAYS = 10
+
+# Recorded on each case with its deadlines, so a later change of rule never rewrites them.
+DEADLINE_RULE = "working_time"
 
 # The UK's bank holidays differ by nation; without a subdivision the `holidays` package omits
 # Easter Monday and the August bank holiday, so the subdivision is always passed.
@@ -166,16 +178,46 @@ class WorkingCalendar:
             day = self._next_working_day(day)
         return self._local_instant(day, self.hours.start)
 
+    @property
+    def working_day(self) -> dt.timedelta:
+        """Return the length of one working day on the wall clock (8 hours by default)."""
+        today = dt.date(2000, 1, 3)
+        return (dt.datetime.combine(today, self.hours.end)
+                - dt.datetime.combine(today, self.hours.start))
+
     def due(self, received: dt.datetime, working_days: int) -> dt.datetime:
-        """Return close of business on the Nth working day after the report counts (UTC)."""
+        """Return the instant N working days of working time after the report counts (UTC)."""
         if isinstance(working_days, bool) or not isinstance(working_days, int):
             raise TypeError(f"working_days must be an int, got {working_days!r}")
         if working_days < 0:
             raise ValueError(f"working_days must not be negative, got {working_days}")
-        day = self.counts_from(received).astimezone(self._tz).date()
-        for _ in range(working_days):
-            day = self._next_working_day(day)
-        return self._local_instant(day, self.hours.end)
+        return self.add_working_time(self.counts_from(received),
+                                     working_days * self.working_day)
+
+    def add_working_time(self, start: dt.datetime, amount: dt.timedelta) -> dt.datetime:
+        """Return the instant at which `amount` of working time has elapsed after `start`.
+
+        Time is spent only inside working hours on working days. When the amount runs out
+        exactly at a close of business, that close is the answer, not the next opening.
+        """
+        _require_aware(start, "start")
+        if amount < dt.timedelta(0):
+            raise ValueError(f"amount must not be negative, got {amount}")
+        instant = start.astimezone(UTC)
+        remaining = amount
+        day = instant.astimezone(self._tz).date()
+        if not remaining:
+            return instant
+        for _ in range(_MAX_DAYS_WITHOUT_WORK * (1 + amount // self.working_day)):
+            if self.is_working_day(day):
+                begin = max(instant, self._local_instant(day, self.hours.start))
+                close = self._local_instant(day, self.hours.end)
+                if begin < close:
+                    if remaining <= close - begin:
+                        return begin + remaining
+                    remaining -= close - begin
+            day += dt.timedelta(days=1)
+        raise RuntimeError(f"no working time found after {start.isoformat()}")
 
     def deadlines(self, received: dt.datetime) -> Deadlines:
         """Return the first-contact and action-plan deadlines for a report received now."""

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from bot.crypto import Vault
 from bot.errors import UnknownCase
-from bot.intake import CaseDraft
+from bot.intake import CaseDraft, Detail
 from bot.models import API_SCOPES, ApiToken, Case, CaseEvent, Consent, utcnow
 from bot.reference import new_reference, normalise
-from bot.sla import WorkingCalendar
+from bot.sla import DEADLINE_RULE, WorkingCalendar
+from flows.report import CONSENT_WORDING_VERSION
 
 _REFERENCE_ATTEMPTS = 8
 _OPEN = text("cases.status <> 'closed'")
@@ -68,6 +69,8 @@ class CaseStore:
                 out_of_hours=deadlines.out_of_hours,
                 first_contact_due=deadlines.first_contact_due,
                 action_plan_due=deadlines.action_plan_due,
+                deadline_rule=DEADLINE_RULE,
+                answer_times=dict(draft.answer_times),
                 incident_types=draft.incident_types,
                 location_type=draft.location_type,
                 immediate_danger=draft.immediate_danger,
@@ -100,6 +103,53 @@ class CaseStore:
             self.record(session, case, "flagged_hate_related", actor,
                         strands=draft.strands, perceived_by=draft.perceived_by)
         return case
+
+    def add_detail(self, session: Session, case_id: int | None, detail: Detail) -> Case:
+        """Store one detail given after the acknowledgement on its case, with its time.
+
+        Typed text and equality answers are sealed with the other personal fields; choices
+        go to the plain answers (incident types to their column too); a consent answer is
+        recorded per recipient with the wording shown. Answering again replaces the answer.
+        """
+        case = session.get(Case, case_id) if case_id is not None else None
+        if case is None:
+            raise UnknownCase(str(case_id))
+        answered_at = (datetime.fromisoformat(detail.answered_at) if detail.answered_at
+                       else utcnow())
+        if detail.personal:
+            details = self.details(case)
+            if detail.value is None:
+                details.pop(detail.step, None)
+            else:
+                details[detail.step] = detail.value
+            case.details_enc = self.vault.seal_json(details)
+        else:
+            # JSON columns are replaced, not changed in place, so the change is saved.
+            case.answers = {**(case.answers or {}), detail.step: detail.value}
+            if detail.step == "incident_types":
+                case.incident_types = list(detail.value or [])
+        if detail.consent_recipient is not None:
+            self._consent(session, case, detail.consent_recipient, detail.value == "yes",
+                          answered_at)
+        case.answer_times = {**(case.answer_times or {}),
+                             detail.step: answered_at.isoformat()}
+        if not detail.monitoring:
+            # Equality answers stay out of the officers' timeline altogether (13.4).
+            self.record(session, case, "detail_added", "resident", question=detail.step)
+        return case
+
+    def _consent(self, session: Session, case: Case, recipient: str, granted: bool,
+                 answered_at: datetime) -> None:
+        consent = session.scalar(select(Consent).where(Consent.case_id == case.id,
+                                                       Consent.recipient == recipient))
+        if consent is None:
+            session.add(Consent(case_id=case.id, recipient=recipient, granted=granted,
+                                answered_at=answered_at,
+                                wording_version=CONSENT_WORDING_VERSION))
+            return
+        consent.granted = granted
+        consent.answered_at = answered_at
+        consent.wording_version = CONSENT_WORDING_VERSION
 
     def record(self, session: Session, case: Case, kind: str, actor: str, **detail) -> None:
         """Add an entry to the case timeline (never with report content)."""

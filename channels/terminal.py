@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from channels.base import ChannelLimits, ChannelPorts, render_plain
 from flows.messages import Inbound, Outbound
@@ -30,8 +31,9 @@ class Terminal:
                        message_id=secrets.token_hex(12), text=payload)
 
     def render(self, replies: Sequence[Outbound], limits: ChannelLimits = LIMITS) -> str:
-        """Return the replies as terminal text, choices numbered."""
-        return "\n\n".join("\n".join(render_plain(m, limits)) for m in replies)
+        """Return the replies as terminal text, choices numbered, progress in brackets."""
+        return "\n\n".join("\n".join(render_plain(_with_progress(m), limits))
+                           for m in replies)
 
     def senders(self) -> dict:
         """Return no senders: the terminal can carry only replies."""
@@ -56,3 +58,9 @@ class Terminal:
             write(self.render(result.replies))
             if result.done and not any(r.question for r in result.replies):
                 return  # acknowledged and nothing more to ask: the report is safe, so leave
+
+
+def _with_progress(message: Outbound) -> Outbound:
+    if message.progress is None:
+        return message
+    return replace(message, text=f"[{message.progress.text}]\n{message.text}")

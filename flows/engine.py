@@ -1,26 +1,35 @@
 """A pure conversation engine for form-like flows.
 
 A flow is an ordered list of `Step`s. Each step says when it applies, given the answers so
-far. The question to ask is always the first applicable step that has no answer yet, so:
+far, and whether it is essential. The essential steps are asked first, up to a review and
+submit; the question to ask is always the first applicable essential step that has no
+answer yet, so:
 
 * "back" removes the last answer and asks that step again;
 * changing a section at review removes that section's answers and the engine asks only
   what is now missing, including steps of a branch that has just become relevant;
 * nothing already answered is ever asked twice.
 
-The engine never performs I/O. Side effects (storing the report) go through `Ports`, passed
-in with the `TurnContext`, and the caller persists the returned `ConversationState`.
+After submit the report is acknowledged and the optional (non-essential) steps are offered
+as details (`flows.details`); the language can be changed at any point (`flows.language`).
+
+The engine never performs I/O. Side effects (storing the report, adding a detail to it) go
+through `Ports`, passed in with the `TurnContext`, and the caller persists the returned
+`ConversationState`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from flows.answers import Commands, Invalid, match_command, offered_options, parse_answer
+from flows.details import OFFER_STEP, DetailsPhase
 from flows.errors import FlowDefinitionError
-from flows.messages import Choice, Inbound, Outbound
+from flows.language import LanguageChoice, is_rtl
+from flows.messages import Choice, Inbound, Outbound, Progress
+from flows.progress import progress
 from flows.types import (
     N_,
     Answers,
@@ -39,25 +48,27 @@ from flows.types import (
 
 # The engine's public vocabulary, importable from here as well as from flows.types.
 __all__ = [
-    "N_", "Answers", "Commands", "ConversationState", "Flow", "Kind", "Language", "Option",
-    "Phase", "Ports", "Section", "Step", "Translator", "Turn", "TurnContext",
+    "N_", "OFFER_STEP", "Answers", "Commands", "ConversationState", "Flow", "Kind", "Language",
+    "Option", "Phase", "Ports", "Section", "Step", "Translator", "Turn", "TurnContext",
 ]
 
 
-class Flow:
+class Flow(LanguageChoice, DetailsPhase):
     """A validated list of steps plus the hooks that give a flow its meaning.
 
     Args:
-        steps: the questions, in asking order; the last must be the review step.
+        steps: the questions, in asking order; essential ones end with the review step.
         sections: review sections, each step naming one.
         greeting: returns the opening text (before the first question).
         complete: called when the resident submits at review; returns the replies.
         help_text: returns help for the step being asked.
         review_step: id of the step that shows the summary and offers submit / change.
+        assume: typical answers, used only to estimate progress before the real ones.
 
     Raises:
         FlowDefinitionError: on duplicate ids, unknown sections, choice steps without
-            options, or option ids too long for a Telegram button.
+            options, option ids too long for a Telegram button, or a review step that is
+            not essential.
     """
 
     def __init__(
@@ -71,6 +82,7 @@ class Flow:
         review_step: str = "review",
         submit_option: str = "submit",
         change_option: str = "change",
+        assume: Mapping[str, Any] | None = None,
     ) -> None:
         self.steps = tuple(steps)
         self.sections = {s.id: s for s in sections}
@@ -82,6 +94,7 @@ class Flow:
         self.review_step = review_step
         self.submit_option = submit_option
         self.change_option = change_option
+        self.assume = dict(assume or {})
         self._check()
 
     def _check(self) -> None:
@@ -94,6 +107,10 @@ class Flow:
         review = self.by_id[self.review_step]
         if {self.submit_option, self.change_option} - {o.id for o in review.options}:
             raise FlowDefinitionError("review step must offer the submit and change options")
+        if not review.essential:
+            raise FlowDefinitionError("the review step must be essential")
+        if OFFER_STEP in self.by_id:
+            raise FlowDefinitionError(f"{OFFER_STEP!r} is reserved for the details offer")
         for step in self.steps:
             if step.kind in (Kind.CHOICE, Kind.MULTI) and not step.options:
                 raise FlowDefinitionError(f"step {step.id!r} offers no options")
@@ -104,23 +121,37 @@ class Flow:
                 # Telegram callback_data carries "step:option" in at most 64 bytes.
                 if len(f"{step.id}:{option_id}".encode()) > 64:
                     raise FlowDefinitionError(f"option {step.id}:{option_id} is over 64 bytes")
-            if step.id != self.review_step and step.section not in self.sections:
+            if step.section not in self.sections and step.id != self.review_step:
                 raise FlowDefinitionError(f"step {step.id!r} names unknown section")
 
     # ---- the question to ask -------------------------------------------------------
 
-    def pending(self, answers: Answers) -> Step | None:
-        """Return the first applicable step without an answer, or None when all are done."""
+    @property
+    def essentials(self) -> tuple[Step, ...]:
+        """Return the essential steps, in asking order: the path every channel runs."""
+        return tuple(s for s in self.steps if s.essential)
+
+    def pending(self, answers: Answers, essential: bool = True) -> Step | None:
+        """Return the first applicable essential (or optional) step without an answer."""
         for step in self.steps:
-            if step.id not in answers and step.applies(answers):
+            if step.essential == essential and step.id not in answers \
+                    and step.applies(answers):
                 return step
         return None
 
     def applicable_answers(self, answers: Answers) -> dict[str, Any]:
-        """Return only the answers of steps that apply, dropping abandoned branches."""
-        return {
-            s.id: answers[s.id] for s in self.steps if s.id in answers and s.applies(answers)
-        }
+        """Return only the answers of steps that apply, dropping abandoned branches.
+
+        Facts a step derives from its answer (`Step.derive`, kept as ``"<step>.<name>"``)
+        go with it.
+        """
+        kept: dict[str, Any] = {}
+        for step in self.steps:
+            if step.id in answers and step.applies(answers):
+                kept[step.id] = answers[step.id]
+                kept.update((k, v) for k, v in answers.items()
+                            if k.startswith(f"{step.id}."))
+        return kept
 
     # ---- turns -----------------------------------------------------------------------
 
@@ -156,7 +187,7 @@ class Flow:
             fresh = self.start(ctx, state.locale)
             note = self._say(t.gettext("Starting again. Nothing from before is kept in this "
                                        "conversation."), ctx, state.locale)
-            if state.phase is Phase.SUBMITTED:
+            if state.phase.report_sent or (state.resume_phase or Phase.ACTIVE).report_sent:
                 note = self._say(t.gettext("Starting a new report. Your earlier report is "
                                            "safe with us."), ctx, state.locale)
             return Turn(fresh.state, (note, *fresh.replies))
@@ -164,13 +195,15 @@ class Flow:
             return self._offer_languages(state, ctx)
         if state.phase is Phase.CHOOSING_LANGUAGE:
             if command == Commands.HELP:
-                help_text = self._say(self.help_text(self._current(state), t), ctx,
+                help_text = self._say(self.help_text(self._help_step(state), t), ctx,
                                       state.locale)
                 return Turn(state, (help_text, self.language_menu(state.locale, ctx)))
             return self._choose_language(state, inbound, ctx)
         if state.phase is Phase.SUBMITTED:
             text = self.after_submit(state, t)
             return Turn(state, (self._say(text, ctx, state.locale, done=True),))
+        if state.phase is Phase.OFFERING_DETAILS:
+            return self._answer_offer(state, inbound, ctx, command)
         if command == Commands.HELP:
             step = self._current(state)
             replies = [self._say(self.help_text(step, t), ctx, state.locale)]
@@ -178,7 +211,6 @@ class Flow:
         if command == Commands.BACK:
             return self._back(state, ctx)
 
-        prefix: list[Outbound] = []
         if state.phase is Phase.PAUSED:
             state.phase = Phase.ACTIVE
             back = self._say(t.gettext("Welcome back. We will carry on where you left off."),
@@ -193,56 +225,56 @@ class Flow:
                 "Thank you. We have kept this file with your report.",
                 "Thank you. We have kept these %(num)d files with your report.",
                 len(inbound.media)) % {"num": len(inbound.media)}, ctx, state.locale)
-            return Turn(state, (*prefix, thanks, self.ask(step, state, ctx)))
+            return Turn(state, (thanks, self.ask(step, state, ctx)))
 
         step = self._current(state)
         parsed = parse_answer(step, inbound, t, ctx)
         if isinstance(parsed, Invalid):
             error = self._say(parsed.message(t), ctx, state.locale)
-            return Turn(state, (*prefix, error, self.ask(step, state, ctx)))
+            return Turn(state, (error, self.ask(step, state, ctx)))
 
         if step.id == self.review_step:
             if parsed == self.change_option:
                 state.phase = Phase.CHANGING
-                return Turn(state, (*prefix, self._ask_section(state, ctx)))
-            return Turn(state, (*prefix, *self._submit(state, ctx, t)))
+                return Turn(state, (self._ask_section(state, ctx),))
+            return Turn(state, self._submit(state, ctx, t))
 
-        state.answers[step.id] = parsed
-        state.answered_at[step.id] = ctx.now.isoformat()
-        state.history.append(step.id)
-        turn = self._after_answer(state, step, ctx, prefix)
+        self._record(state, step, parsed, ctx)
+        if state.phase is Phase.ADDING_DETAILS:
+            ctx.ports.add_detail(state, step.id)
+        turn = self._after_answer(state, step, ctx)
         if step.kind is Kind.TEXT and isinstance(parsed, str):
             return self._maybe_offer_language(turn, parsed, ctx)
         return turn
 
-    def _maybe_offer_language(self, turn: Turn, text: str, ctx: TurnContext) -> Turn:
-        """Offer the language a resident seems to be writing in, once, without imposing it."""
-        state = turn.state
-        # Only while the conversation is in the landlord's default language: once someone
-        # has chosen another language, English names and addresses in their answers must
-        # not pull them back.
-        default = ctx.languages[0].code if ctx.languages else state.locale
-        if (ctx.detect is None or state.notes.get("language_offered")
-                or state.phase is not Phase.ACTIVE or state.locale != default):
-            return turn
-        guess = ctx.detect(text)
-        if guess is None or guess == state.locale:
-            return turn
-        state.notes["language_offered"] = True
-        state.notes["language_guess"] = guess
-        state.resume_phase = Phase.ACTIVE
-        state.phase = Phase.CHOOSING_LANGUAGE
-        t = ctx.translate(guess)
-        offer = self._say(t.gettext("It looks like you may prefer another language. You can "
-                                    "choose one here."), ctx, guess)
-        menu = self.language_menu(guess, ctx, first=guess)
-        return Turn(state, (*turn.replies[:-1], offer, menu))
-
     # ---- pieces ----------------------------------------------------------------------
 
-    def _after_answer(self, state: ConversationState, step: Step, ctx: TurnContext,
-                      prefix: list[Outbound]) -> Turn:
+    def _record(self, state: ConversationState, step: Step, parsed: Any,
+                ctx: TurnContext) -> None:
+        """Keep the answer, when it was given, and whatever the step derives from it."""
+        self._forget(state, step.id)
+        state.answers[step.id] = parsed
+        state.answered_at[step.id] = ctx.now.isoformat()
+        state.history.append(step.id)
+        if step.derive is not None:
+            for name, value in step.derive(parsed, ctx, state.locale).items():
+                state.answers[f"{step.id}.{name}"] = value
+
+    def _forget(self, state: ConversationState, step_id: str) -> None:
+        """Drop an answer and whatever was derived from it."""
+        for key in [k for k in state.answers if k.startswith(f"{step_id}.")]:
+            del state.answers[key]
+        state.answers.pop(step_id, None)
+        state.answered_at.pop(step_id, None)
+
+    def _after_answer(self, state: ConversationState, step: Step, ctx: TurnContext) -> Turn:
         """Ask the next pending question, or pause when the answer asks for a pause."""
+        if state.phase is Phase.ADDING_DETAILS:
+            nxt = self.pending(state.answers, essential=False)
+            if nxt is None:
+                return self._details_done(state, ctx)
+            state.asked = nxt.id
+            return Turn(state, (self.ask(nxt, state, ctx),))
         pause = step.pauses.get(state.answers[step.id]) \
             if isinstance(state.answers[step.id], str) else None
         if pause:
@@ -250,19 +282,27 @@ class Flow:
             nxt = self.pending(state.answers)
             state.asked = nxt.id if nxt else None
             state.phase = Phase.PAUSED
-            return Turn(state, (*prefix, self._say(t.gettext(pause), ctx, state.locale)))
+            return Turn(state, (self._say(t.gettext(pause), ctx, state.locale),))
         nxt = self.pending(state.answers)
         assert nxt is not None, "the review step is always pending until submit"  # noqa: S101
         state.asked = nxt.id
-        return Turn(state, (*prefix, self.ask(nxt, state, ctx)))
+        return Turn(state, (self.ask(nxt, state, ctx),))
 
     def _current(self, state: ConversationState) -> Step:
+        essential = state.phase is not Phase.ADDING_DETAILS
         step = self.by_id.get(state.asked or "")
-        if step is None or step.id in state.answers or not step.applies(state.answers):
-            step = self.pending(state.answers)
+        if step is None or step.essential != essential or step.id in state.answers \
+                or not step.applies(state.answers):
+            step = self.pending(state.answers, essential)
         assert step is not None  # noqa: S101 - the review step is pending until submit
         state.asked = step.id
         return step
+
+    def _help_step(self, state: ConversationState) -> Step:
+        """Return the step help is about, even where no flow step is being asked."""
+        if state.phase.report_sent or (state.resume_phase or Phase.ACTIVE).report_sent:
+            return self.by_id[self.review_step]
+        return self._current(state)
 
     def _back(self, state: ConversationState, ctx: TurnContext) -> Turn:
         t = ctx.translate(state.locale)
@@ -272,9 +312,9 @@ class Flow:
         while state.history:
             last = state.history.pop()
             if last in state.answers:
-                del state.answers[last]
-                state.answered_at.pop(last, None)
-                state.phase = Phase.ACTIVE
+                self._forget(state, last)
+                if state.phase is not Phase.ADDING_DETAILS:
+                    state.phase = Phase.ACTIVE
                 step = self.by_id[last]
                 state.asked = step.id
                 return Turn(state, (self.ask(step, state, ctx),))
@@ -285,40 +325,42 @@ class Flow:
                 ) -> tuple[Outbound, ...]:
         state.answers = self.applicable_answers(state.answers)
         replies = self.complete(state, ctx, t)
-        state.phase = Phase.SUBMITTED
-        state.asked = None
-        return replies
+        # The report now lives, sealed, on the case. For the details the conversation keeps
+        # only the choices that decide which of them apply: no free text.
+        state.answers = {k: v for k, v in state.answers.items()
+                         if k in self.by_id and self.by_id[k].kind is not Kind.TEXT}
+        state.answered_at = {}
+        offer = self._after_submit_offer(state, ctx)
+        return (*replies, offer) if offer is not None else replies
 
     def _ask_section(self, state: ConversationState, ctx: TurnContext) -> Outbound:
         t = ctx.translate(state.locale)
-        present = {self.by_id[s].section for s in self.applicable_answers(state.answers)}
-        choices = tuple(
-            Choice(sid, t.gettext(sec.label))
-            for sid, sec in self.sections.items() if sid in present
-        )
+        choices = tuple(Choice(sid, t.gettext(self.sections[sid].label))
+                        for sid in self._changeable(state))
         return self._render_question(
             "change", t.gettext("Which part would you like to change?"), choices,
             multiple=False, locale=state.locale, ctx=ctx,
         )
 
+    def _changeable(self, state: ConversationState) -> list[str]:
+        """Return the sections holding answers, in order: what review can change."""
+        present = {self.by_id[s].section for s in self.applicable_answers(state.answers)
+                   if s in self.by_id}
+        return [sid for sid in self.sections if sid in present]
+
     def _change_section(self, state: ConversationState, inbound: Inbound,
                         ctx: TurnContext) -> Turn:
         t = ctx.translate(state.locale)
-        present = [
-            sid for sid in self.sections
-            if any(self.by_id[s].section == sid
-                   for s in self.applicable_answers(state.answers))
-        ]
         pseudo = Step("change", "", Kind.CHOICE,
-                      tuple(Option(sid, self.sections[sid].label) for sid in present))
+                      tuple(Option(sid, self.sections[sid].label)
+                            for sid in self._changeable(state)))
         parsed = parse_answer(pseudo, inbound, t, ctx)
         if isinstance(parsed, Invalid):
             error = self._say(parsed.message(t), ctx, state.locale)
             return Turn(state, (error, self._ask_section(state, ctx)))
         for step in self.steps:
-            if step.section == parsed:
-                state.answers.pop(step.id, None)
-                state.answered_at.pop(step.id, None)
+            if step.section == parsed and step.id in state.answers:
+                self._forget(state, step.id)
         state.history = [h for h in state.history if h in state.answers]
         state.phase = Phase.ACTIVE
         nxt = self.pending(state.answers)
@@ -326,52 +368,10 @@ class Flow:
         state.asked = nxt.id
         return Turn(state, (self.ask(nxt, state, ctx),))
 
-    def _offer_languages(self, state: ConversationState, ctx: TurnContext) -> Turn:
-        if state.phase is not Phase.CHOOSING_LANGUAGE:
-            state.resume_phase = state.phase
-        state.phase = Phase.CHOOSING_LANGUAGE
-        return Turn(state, (self.language_menu(state.locale, ctx),))
-
-    def language_menu(self, locale: str, ctx: TurnContext, first: str | None = None) -> Outbound:
-        """Return the language question, each language named in its own script."""
-        t = ctx.translate(locale)
-        ordered = _languages_first(ctx, first or locale)
-        choices = tuple(Choice(lang.code, lang.autonym) for lang in ordered)
-        return self._render_question(
-            "language", t.gettext("Which language would you like to use?"), choices,
-            multiple=False, locale=locale, ctx=ctx,
-        )
-
-    def _choose_language(self, state: ConversationState, inbound: Inbound,
-                         ctx: TurnContext) -> Turn:
-        t = ctx.translate(state.locale)
-        ordered = _languages_first(ctx, state.notes.get("language_guess") or state.locale)
-        pseudo = Step("language", "", Kind.CHOICE,
-                      tuple(Option(lang.code, lang.autonym) for lang in ordered))
-        parsed = parse_answer(pseudo, inbound, t, ctx, translate_labels=False)
-        if isinstance(parsed, Invalid):
-            error = self._say(parsed.message(t), ctx, state.locale)
-            return Turn(state, (error, self.language_menu(state.locale, ctx)))
-        state.locale = parsed
-        state.notes.pop("language_guess", None)
-        state.phase = state.resume_phase or Phase.ACTIVE
-        state.resume_phase = None
-        t = ctx.translate(state.locale)
-        done = self._say(t.gettext("Thank you. We will use this language."), ctx, state.locale)
-        if state.phase is Phase.SUBMITTED:
-            return Turn(state, (done,))
-        if state.phase is Phase.CHANGING:
-            return Turn(state, (done, self._ask_section(state, ctx)))
-        if state.phase is Phase.PAUSED:
-            state.phase = Phase.ACTIVE
-        return Turn(state, (done, self.ask(self._current(state), state, ctx)))
-
-    # ---- parsing the resident's answer -----------------------------------------------
-
     # ---- rendering -------------------------------------------------------------------
 
     def ask(self, step: Step, state: ConversationState, ctx: TurnContext) -> Outbound:
-        """Render the question for `step` in the resident's language."""
+        """Render the question for `step` in the resident's language, with progress."""
         t = ctx.translate(state.locale)
         prompt = step.prompt(t, state.answers) if callable(step.prompt) else \
             t.gettext(step.prompt)
@@ -381,29 +381,19 @@ class Flow:
         return self._render_question(
             step.id, prompt, choices, multiple=step.kind is Kind.MULTI,
             locale=state.locale, ctx=ctx, text_input=step.kind is Kind.TEXT,
+            progress=progress(step, self.steps, self.sections, state.answers, self.assume, t),
         )
 
     def _render_question(self, question: str, text: str, choices: tuple[Choice, ...],
                          multiple: bool, locale: str, ctx: TurnContext,
-                         text_input: bool = False) -> Outbound:
-        rtl = _is_rtl(locale, ctx)
+                         text_input: bool = False, progress: Progress | None = None
+                         ) -> Outbound:
         return Outbound(
             text=text, question=question, choices=choices, multiple=multiple,
             input="text" if text_input else "choice", lang=locale,
-            dir="rtl" if rtl else "ltr",
+            dir="rtl" if is_rtl(locale, ctx) else "ltr", progress=progress,
         )
 
     def _say(self, text: str, ctx: TurnContext, locale: str, done: bool = False) -> Outbound:
-        return Outbound(text=text, lang=locale, dir="rtl" if _is_rtl(locale, ctx) else "ltr",
+        return Outbound(text=text, lang=locale, dir="rtl" if is_rtl(locale, ctx) else "ltr",
                         input="none" if done else "text")
-
-
-def _languages_first(ctx: TurnContext, code: str) -> list[Language]:
-    """Return the enabled languages with `code` first, the rest in configured order."""
-    return sorted(ctx.languages, key=lambda lang: lang.code != code)
-
-
-def _is_rtl(locale: str, ctx: TurnContext) -> bool:
-    return any(lang.code == locale and lang.rtl for lang in ctx.languages)
-
-

@@ -49,12 +49,33 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """How far through the resident is: part `step` of about `total`, already in words.
+
+    `text` ("Step 3 of about 8") and `section` ("When and where") are translated; each
+    channel shows them within its own limits (a progress bar, a line above the question,
+    or nothing where an SMS would cost an extra segment).
+    """
+
+    step: int
+    total: int
+    text: str
+    section: str = ""
+
+    def as_json(self) -> dict:
+        """Return the progress in the web chat API's JSON shape."""
+        return {"step": self.step, "total": self.total, "text": self.text,
+                "section": self.section}
+
+
+@dataclass(frozen=True)
 class Outbound:
     """What the bot says: text, optionally a question with choices.
 
     `question` is the stable step id the message asks, `multiple` marks a multi-select
     question, and `input` tells a rich client whether to expect typed text, a choice, or
-    nothing (the conversation has finished).
+    nothing (the conversation has finished). `progress`, on a question, says how far
+    through the report (or the optional details) the resident is.
     """
 
     text: str
@@ -64,6 +85,7 @@ class Outbound:
     input: str = "none"
     lang: str = "en"
     dir: str = "ltr"
+    progress: Progress | None = None
 
     def as_json(self) -> dict:
         """Return the message in the web chat API's JSON shape."""
@@ -75,6 +97,7 @@ class Outbound:
             "input": self.input,
             "lang": self.lang,
             "dir": self.dir,
+            "progress": self.progress.as_json() if self.progress else None,
         }
 
     @classmethod
@@ -88,4 +111,12 @@ class Outbound:
             input=data.get("input", "none"),
             lang=data.get("lang", "en"),
             dir=data.get("dir", "ltr"),
+            progress=_progress(data.get("progress")),
         )
+
+
+def _progress(data) -> Progress | None:
+    if not isinstance(data, dict):
+        return None
+    return Progress(step=int(data["step"]), total=int(data["total"]), text=str(data["text"]),
+                    section=str(data.get("section", "")))

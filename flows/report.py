@@ -1,13 +1,23 @@
 """The report flow: the questions the policy needs, in the order a frightened person can answer.
 
-Policy references are in brackets. Safety first (999), then who is reporting (2.4), free
-recall before specific questions, perception of prejudice (2.1), the alleged perpetrator,
-evidence, repairs (4.8), impact (7.x), safe contact (3.7), consent to share (8.x), review,
-and the formal acknowledgement (3.6). Nothing here performs I/O: the report is stored
-through `ctx.ports.submit_report`, which returns a `Receipt`.
+Policy references are in brackets. Before the acknowledgement only the essentials, what the
+duty officer needs to act within one working day and to contact the resident safely (steps
+marked ``essential=True``): safety first (999), who is reporting (2.4) and the victim's
+details when it is someone else, name or anonymity, free recall in their own words, when
+(one question that also covers "it keeps happening"), where, perception of prejudice (2.1)
+with the gentle re-ask, damage or graffiti needing repair (4.8), safe contact (3.7), review
+and submit, then the formal acknowledgement (3.6). Straight after it the resident is offered
+the optional details (the other steps): incident types, the alleged perpetrator, evidence,
+impact (7.x), safe times, interpreter or BSL, interview or visit, consent per recipient
+(8.x) and the equality questions (13.4), each stored on the case as it arrives.
+
+Nothing here performs I/O: the report is stored through `ctx.ports.submit_report`, which
+returns a `Receipt`, and each detail through `ctx.ports.add_detail`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from flows.acknowledgement import acknowledgement, isolate
 from flows.engine import (
@@ -22,12 +32,20 @@ from flows.engine import (
     Translator,
     TurnContext,
 )
-from flows.indicators import find_indicators
+from flows.monitoring import MONITORING_STEPS, PREFER_NOT
+
+__all__ = [
+    "CONSENT_WORDING_VERSION", "MONITORING_STEPS", "PREFER_NOT", "REPORT_STEPS", "SECTIONS",
+    "SIGNS_ANSWER", "STRANDS", "build_flow", "isolate", "perceived_strands",
+]
 
 CONSENT_WORDING_VERSION = "consent-v1"
 
 STRANDS = ("ethnic_origin", "religion", "gender", "sexual_orientation", "age", "disability",
            "other")
+
+# Kept beside the narrative: the strands whose plain signs its words show (never the words).
+SIGNS_ANSWER = "narrative.signs"
 
 YES = Option("yes", N_("Yes"))
 NO = Option("no", N_("No"))
@@ -64,8 +82,14 @@ def perceived_strands(a: Answers) -> list[str]:
 
 
 def _needs_recheck(a: Answers) -> bool:
-    return (a.get("perception") in ("no", "not_sure")
-            and bool(find_indicators(a.get("narrative"))))
+    return a.get("perception") in ("no", "not_sure") and bool(a.get(SIGNS_ANSWER))
+
+
+def _signs(text: Any, ctx: TurnContext, locale: str) -> dict[str, list[str]]:
+    """Find plain signs of prejudice in the narrative, in the resident's language and English."""
+    if ctx.prejudice_signs is None or not isinstance(text, str):
+        return {"signs": []}
+    return {"signs": ctx.prejudice_signs(text, locale)}
 
 
 # ---- prompts that depend on the answers ---------------------------------------------
@@ -114,61 +138,14 @@ SECTIONS = (
     Section("incident", N_("What happened")),
     Section("when_where", N_("When and where")),
     Section("why", N_("Why it happened")),
+    Section("repairs", N_("Damage and repairs")),
+    Section("contact", N_("Contacting you")),
+    Section("review", N_("Check and send")),
     Section("perpetrator", N_("Who did it")),
     Section("evidence", N_("Evidence")),
-    Section("repairs", N_("Damage and repairs")),
     Section("impact", N_("How it affects you")),
-    Section("contact", N_("Contacting you")),
     Section("consent", N_("Sharing your report")),
     Section("monitoring", N_("Questions about you (optional)")),
-)
-
-PREFER_NOT = Option("prefer_not", N_("I'd rather not say"), exclusive=True)
-
-
-def _monitoring(a: Answers) -> bool:
-    # Only the person it happened to answers for themselves; nobody is asked about another
-    # person's ethnicity, religion, sexuality or health (special-category data).
-    return a.get("reporter_role") == "victim" and a.get("monitoring_offer") == "yes"
-
-
-# Equality monitoring (policy 13.4): optional, each with "I'd rather not say", never shown
-# in the review summary, sealed with the personal fields.
-MONITORING_STEPS: tuple[Step, ...] = (
-    Step("monitoring_offer", N_("Would you answer a few optional questions about yourself? "
-                                "They help us check we treat everyone fairly, and do not "
-                                "change how we deal with your report."), Kind.CHOICE,
-         (YES, Option("no", N_("No, skip them"))),
-         applies=lambda a: a.get("reporter_role") == "victim", section="monitoring"),
-    Step("monitoring_age", N_("How old are you?"), Kind.CHOICE, (
-        Option("under_18", N_("Under 18")), Option("18_34", N_("18 to 34")),
-        Option("35_54", N_("35 to 54")), Option("55_74", N_("55 to 74")),
-        Option("75_plus", N_("75 or over")), PREFER_NOT,
-    ), applies=_monitoring, section="monitoring"),
-    Step("monitoring_ethnicity", N_("What is your ethnic group?"), Kind.CHOICE, (
-        Option("asian", N_("Asian or Asian British")),
-        Option("black", N_("Black, African or Caribbean")),
-        Option("mixed", N_("Mixed or multiple groups")),
-        Option("white", N_("White")),
-        Option("other", N_("Another group")), PREFER_NOT,
-    ), applies=_monitoring, section="monitoring"),
-    Step("monitoring_religion", N_("What is your religion?"), Kind.CHOICE, (
-        Option("none", N_("No religion")), Option("christian", N_("Christian")),
-        Option("muslim", N_("Muslim")), Option("hindu", N_("Hindu")),
-        Option("sikh", N_("Sikh")), Option("jewish", N_("Jewish")),
-        Option("buddhist", N_("Buddhist")), Option("other", N_("Another religion")),
-        PREFER_NOT,
-    ), applies=_monitoring, section="monitoring"),
-    Step("monitoring_disability", N_("Do you consider yourself disabled?"), Kind.CHOICE,
-         (YES, NO, PREFER_NOT), applies=_monitoring, section="monitoring"),
-    Step("monitoring_sexuality", N_("Which best describes your sexual orientation?"),
-         Kind.CHOICE, (
-             Option("straight", N_("Straight")), Option("gay_lesbian", N_("Gay or lesbian")),
-             Option("bisexual", N_("Bisexual")), Option("other", N_("Another")), PREFER_NOT,
-         ), applies=_monitoring, section="monitoring"),
-    Step("monitoring_gender_identity", N_("Is your gender the same as the sex you were "
-                                          "registered at birth?"), Kind.CHOICE,
-         (YES, NO, PREFER_NOT), applies=_monitoring, section="monitoring"),
 )
 
 STRAND_OPTIONS = (
@@ -181,16 +158,16 @@ STRAND_OPTIONS = (
     Option("other", N_("Another reason")),
 )
 
-REPORT_STEPS: tuple[Step, ...] = (
+ESSENTIAL_STEPS: tuple[Step, ...] = (
     Step("immediate_danger", N_("Are you in danger right now?"), Kind.CHOICE,
          (Option("yes", N_("Yes, I am in danger")), NO), section="safety",
-         summary=N_("In danger now")),
+         summary=N_("In danger now"), essential=True),
     Step("danger_advice",
          N_("Please call 999 now. If you cannot talk, call 999 and press 55. When you are "
             "safe, do you want to carry on?"),
          Kind.CHOICE,
          (Option("continue", N_("Carry on now")), Option("later", N_("Not now"))),
-         applies=_is("immediate_danger", "yes"), section="safety",
+         applies=_is("immediate_danger", "yes"), section="safety", essential=True,
          pauses={"later": N_("Please stay safe. When you are ready, send any message here "
                              "and we will carry on from where you left off.")}),
     Step("reporter_role", N_("Which best describes you?"), Kind.CHOICE, (
@@ -199,30 +176,98 @@ REPORT_STEPS: tuple[Step, ...] = (
         Option("third_party", N_("I'm reporting for family or a friend")),
         Option("agency", N_("I'm a support worker or agency")),
         Option("staff", N_("I'm staff or a contractor")),
-    ), section="you", summary=N_("You are")),
+    ), section="you", summary=N_("You are"), essential=True),
     Step("anonymous",
          N_("Will you give your name? Without it we cannot contact you, and we may be able "
             "to do less."), Kind.CHOICE,
          (Option("named", N_("Yes, I'll give my name")),
           Option("anonymous", N_("No, stay anonymous"))),
-         section="you", summary=N_("Name given")),
+         section="you", summary=N_("Name given"), essential=True),
     Step("reporter_name", N_("What is your name?"), Kind.TEXT, applies=_named,
-         section="you", summary=N_("Your name"), max_length=200),
+         section="you", summary=N_("Your name"), max_length=200, essential=True),
     Step("victim_details",
          N_("Who did it happen to? Please give their name, and their address or phone "
             "number if you know them."), Kind.TEXT, applies=_not_victim, optional=True,
-         section="victim", summary=N_("The person it happened to"), max_length=500),
+         section="victim", summary=N_("The person it happened to"), max_length=500,
+         essential=True),
     Step("victim_aware", N_("Does the person know about this report, and agree to it?"),
          Kind.CHOICE, (
         Option("agrees", N_("Yes, and they agree")),
         Option("knows", N_("They know, but have not agreed")),
         Option("unaware", N_("No, they don't know")),
         NOT_SURE,
-    ), applies=_not_victim, section="victim", summary=N_("They know and agree")),
+    ), applies=_not_victim, section="victim", summary=N_("They know and agree"),
+         essential=True),
     Step("narrative",
          N_("In your own words, what happened? Take your time, and include anything you "
             "think is important."), Kind.TEXT, section="incident",
-         summary=N_("What happened"), max_length=4000),
+         summary=N_("What happened"), max_length=4000, essential=True, derive=_signs),
+    Step("incident_when", N_("When did it happen?"), Kind.CHOICE, (
+        Option("today", N_("Today")),
+        Option("yesterday", N_("Yesterday")),
+        Option("this_week", N_("Earlier this week")),
+        Option("earlier", N_("Before that")),
+        Option("ongoing", N_("It keeps happening")),
+    ), section="when_where", summary=N_("When"), essential=True),
+    Step("incident_date", N_("Roughly when was it? For example, a date or \"last month\"."),
+         Kind.TEXT, applies=_is("incident_when", "earlier"), section="when_where",
+         summary=N_("Date"), max_length=200, essential=True),
+    Step("location_type", N_("Where did it happen?"), Kind.CHOICE, (
+        Option("home", N_("At or near the home")),
+        Option("communal", N_("Shared area, like stairs or a lift")),
+        Option("estate", N_("On the estate or street")),
+        Option("online", N_("Online, phone or text")),
+        Option("elsewhere", N_("Somewhere else")),
+    ), section="when_where", summary=N_("Where"), essential=True),
+    Step("location", N_("What is the address, or the name of the estate or street?"),
+         Kind.TEXT, applies=lambda a: a.get("location_type") not in (None, "online"),
+         optional=True, section="when_where", summary=N_("Address"), max_length=300,
+         essential=True),
+    Step("perception", _perception_prompt, Kind.CHOICE, (YES, NO, NOT_SURE), section="why",
+         summary=N_("Because of who they are"), essential=True),
+    Step("perception_recheck", _recheck_prompt, Kind.CHOICE, (YES, NO, NOT_SURE),
+         applies=_needs_recheck, section="why", summary=N_("On reflection"), essential=True),
+    Step("strands", N_("Because of what? Choose any that apply."), Kind.MULTI,
+         STRAND_OPTIONS, applies=_perceives, section="why", summary=N_("Because of"),
+         essential=True),
+    Step("perceived_by", N_("Who thinks this happened because of who they are? Choose all "
+                            "that apply."), Kind.MULTI, (
+        Option("reporter", N_("I do")),
+        Option("victim", N_("The person it happened to")),
+        Option("someone_else", N_("Someone else")),
+    ), applies=lambda a: _not_victim(a) and bool(perceived_strands(a)), section="why",
+         summary=N_("Who thinks so"), essential=True),
+    Step("repair_needed", N_("Is there any damage or graffiti that needs repairing or "
+                             "removing?"), Kind.CHOICE, (YES, NO, NOT_SURE),
+         section="repairs", summary=N_("Repair needed"), essential=True),
+    Step("repair_keep", N_("Should we leave it for now, so the police can see it? If you "
+                           "are not sure, we will check first."), Kind.CHOICE,
+         (Option("keep", N_("Yes, leave it for now")),
+          Option("remove", N_("No, remove it soon")), NOT_SURE),
+         applies=_is("repair_needed", "yes"), section="repairs",
+         summary=N_("Keep for evidence"), essential=True),
+    Step("contact_method", N_("How should we contact you?"), Kind.CHOICE, (
+        Option("this_chat", N_("Message me here"), reply_channel_only=True),
+        Option("phone", N_("Phone call")),
+        Option("sms", N_("Text message")),
+        Option("email", N_("Email")),
+        Option("letter", N_("Letter")),
+    ), applies=_named, section="contact", summary=N_("Contact by"), essential=True),
+    Step("contact_details", N_("What phone number, email or address should we use?"),
+         Kind.TEXT, applies=lambda a: _named(a) and a.get("contact_method") in (
+             "phone", "sms", "email", "letter"),
+         section="contact", summary=N_("Contact details"), max_length=300, essential=True),
+    Step("leave_message", N_("If we cannot reach you, is it safe to leave a message?"),
+         Kind.CHOICE, (YES, NO), applies=_named, section="contact",
+         summary=N_("Leave a message"), essential=True),
+    Step("review", _review_prompt, Kind.CHOICE, (
+        Option("submit", N_("Send my report")),
+        Option("change", N_("Change something")),
+    ), section="review", essential=True),
+)
+
+# Offered after the acknowledgement; each answer is stored on the case as it arrives.
+DETAIL_STEPS: tuple[Step, ...] = (
     Step("incident_types", N_("What happened? Choose any that apply."), Kind.MULTI, (
         Option("name_calling", N_("Verbal abuse")),
         Option("threats", N_("Threats")),
@@ -233,44 +278,6 @@ REPORT_STEPS: tuple[Step, ...] = (
         Option("abusive_communication", N_("Letters, posters or calls")),
         Option("other", N_("Something else")),
     ), section="incident", summary=N_("Type")),
-    Step("incident_when", N_("When did it happen? If it has happened more than once, tell "
-                             "us about the latest time."), Kind.CHOICE, (
-        Option("today", N_("Today")),
-        Option("yesterday", N_("Yesterday")),
-        Option("this_week", N_("Earlier this week")),
-        Option("earlier", N_("Before that")),
-    ), section="when_where", summary=N_("When")),
-    Step("incident_date", N_("Roughly when was it? For example, a date or \"last month\"."),
-         Kind.TEXT, applies=_is("incident_when", "earlier"), section="when_where",
-         summary=N_("Date"), max_length=200),
-    Step("ongoing", N_("Has this happened before, or is it still going on?"), Kind.CHOICE, (
-        Option("one_off", N_("It happened once")),
-        Option("ongoing", N_("It has happened more than once")),
-        NOT_SURE,
-    ), section="when_where", summary=N_("How often")),
-    Step("location_type", N_("Where did it happen?"), Kind.CHOICE, (
-        Option("home", N_("At or near the home")),
-        Option("communal", N_("Shared area, like stairs or a lift")),
-        Option("estate", N_("On the estate or street")),
-        Option("online", N_("Online, phone or text")),
-        Option("elsewhere", N_("Somewhere else")),
-    ), section="when_where", summary=N_("Where")),
-    Step("location", N_("What is the address, or the name of the estate or street?"),
-         Kind.TEXT, applies=lambda a: a.get("location_type") not in (None, "online"),
-         optional=True, section="when_where", summary=N_("Address"), max_length=300),
-    Step("perception", _perception_prompt, Kind.CHOICE, (YES, NO, NOT_SURE), section="why",
-         summary=N_("Because of who they are")),
-    Step("perception_recheck", _recheck_prompt, Kind.CHOICE, (YES, NO, NOT_SURE),
-         applies=_needs_recheck, section="why", summary=N_("On reflection")),
-    Step("strands", N_("Because of what? Choose any that apply."), Kind.MULTI,
-         STRAND_OPTIONS, applies=_perceives, section="why", summary=N_("Because of")),
-    Step("perceived_by", N_("Who thinks this happened because of who they are? Choose all "
-                            "that apply."), Kind.MULTI, (
-        Option("reporter", N_("I do")),
-        Option("victim", N_("The person it happened to")),
-        Option("someone_else", N_("Someone else")),
-    ), applies=lambda a: _not_victim(a) and bool(perceived_strands(a)), section="why",
-         summary=N_("Who thinks so")),
     Step("perpetrator_known", N_("Do you know who did it?"), Kind.CHOICE, (
         Option("known", N_("Yes, I know who")),
         Option("seen", N_("I don't know them, but I saw them")),
@@ -291,15 +298,6 @@ REPORT_STEPS: tuple[Step, ...] = (
     Step("police_reference", N_("What is the police crime reference number?"), Kind.TEXT,
          applies=_has("evidence", "police"), optional=True, section="evidence",
          summary=N_("Police reference"), max_length=100),
-    Step("repair_needed", N_("Is there any damage or graffiti that needs repairing or "
-                             "removing?"), Kind.CHOICE, (YES, NO, NOT_SURE),
-         section="repairs", summary=N_("Repair needed")),
-    Step("repair_keep", N_("Should we leave it for now, so the police can see it? If you "
-                           "are not sure, we will check first."), Kind.CHOICE,
-         (Option("keep", N_("Yes, leave it for now")),
-          Option("remove", N_("No, remove it soon")), NOT_SURE),
-         applies=_is("repair_needed", "yes"), section="repairs",
-         summary=N_("Keep for evidence")),
     Step("impact", N_("How is this affecting you or others? Choose any that apply."),
          Kind.MULTI, (
         Option("unsafe_home", N_("Unsafe at home")),
@@ -308,23 +306,9 @@ REPORT_STEPS: tuple[Step, ...] = (
         Option("support_needs", N_("Extra support needed")),
         Option("prefer_not", N_("I'd rather not say"), exclusive=True),
     ), section="impact", summary=N_("Impact")),
-    Step("contact_method", N_("How should we contact you?"), Kind.CHOICE, (
-        Option("this_chat", N_("Message me here"), reply_channel_only=True),
-        Option("phone", N_("Phone call")),
-        Option("sms", N_("Text message")),
-        Option("email", N_("Email")),
-        Option("letter", N_("Letter")),
-    ), applies=_named, section="contact", summary=N_("Contact by")),
-    Step("contact_details", N_("What phone number, email or address should we use?"),
-         Kind.TEXT, applies=lambda a: _named(a) and a.get("contact_method") in (
-             "phone", "sms", "email", "letter"),
-         section="contact", summary=N_("Contact details"), max_length=300),
     Step("safe_times", N_("When is it safe to contact you? For example \"weekday mornings\". "
                           "Skip if any time is fine."), Kind.TEXT, applies=_named,
          optional=True, section="contact", summary=N_("Safe times"), max_length=200),
-    Step("leave_message", N_("If we cannot reach you, is it safe to leave a message?"),
-         Kind.CHOICE, (YES, NO), applies=_named, section="contact",
-         summary=N_("Leave a message")),
     Step("language_needs", N_("Do you need an interpreter or British Sign Language (BSL)?"),
          Kind.CHOICE, (
              Option("none", N_("No")),
@@ -351,11 +335,13 @@ REPORT_STEPS: tuple[Step, ...] = (
                                "so they can offer you help?"), Kind.CHOICE,
          (YES, NO), section="consent", summary=N_("Share with support services")),
     *MONITORING_STEPS,
-    Step("review", _review_prompt, Kind.CHOICE, (
-        Option("submit", N_("Send my report")),
-        Option("change", N_("Change something")),
-    )),
 )
+
+REPORT_STEPS: tuple[Step, ...] = (*ESSENTIAL_STEPS, *DETAIL_STEPS)
+
+# The path most reports take, assumed only to estimate "step 3 of about 8" before the
+# answers that decide it are given.
+TYPICAL_ANSWERS = {"reporter_role": "victim", "anonymous": "named"}
 
 
 # ---- greeting, help, acknowledgement ------------------------------------------------
@@ -386,5 +372,5 @@ def build_flow() -> Flow:
     """Return the report flow, checked for consistency."""
     return Flow(
         REPORT_STEPS, SECTIONS, greeting=_greeting, complete=acknowledgement,
-        help_text=_help, after_submit=_after_submit,
+        help_text=_help, after_submit=_after_submit, assume=TYPICAL_ANSWERS,
     )

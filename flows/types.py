@@ -30,13 +30,27 @@ class Kind(Enum):
 
 
 class Phase(Enum):
-    """Where a conversation is, as a whole."""
+    """Where a conversation is, as a whole.
+
+    ACTIVE asks the essential questions up to the review (CHANGING: choosing a part to
+    change there; PAUSED: waiting for the resident to come back). After the report is sent
+    and acknowledged, OFFERING_DETAILS waits for the answer to "would you add details?",
+    ADDING_DETAILS asks the optional details (each stored on the case as it arrives), and
+    SUBMITTED is the end. CHOOSING_LANGUAGE can interrupt any of them.
+    """
 
     ACTIVE = "active"
     PAUSED = "paused"
     CHOOSING_LANGUAGE = "choosing_language"
     CHANGING = "changing"
+    OFFERING_DETAILS = "offering_details"
+    ADDING_DETAILS = "adding_details"
     SUBMITTED = "submitted"
+
+    @property
+    def report_sent(self) -> bool:
+        """Return whether the report has been stored and acknowledged in this phase."""
+        return self in (Phase.OFFERING_DETAILS, Phase.ADDING_DETAILS, Phase.SUBMITTED)
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class Translator(Protocol):
 
 
 PromptFn = Callable[[Translator, Answers], str]
+DeriveFn = Callable[[Any, "TurnContext", str], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,11 @@ class Step:
         summary: a short msgid naming the answer in the review summary.
         max_length: longest accepted typed answer for a TEXT step.
         pauses: option ids that pause the conversation, with the msgid said on pausing.
+        essential: asked before the acknowledgement (the essentials path every channel
+            runs); the other steps are optional details offered after it.
+        derive: returns facts the flow keeps beside this step's answer, as answers named
+            ``"<step id>.<name>"`` that live and go with it (e.g. the prejudice signs found
+            in the narrative, ``narrative.signs``).
     """
 
     id: str
@@ -87,6 +107,8 @@ class Step:
     summary: str | None = None
     max_length: int = 2000
     pauses: Mapping[str, str] = field(default_factory=dict)
+    essential: bool = False
+    derive: DeriveFn | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +187,11 @@ class Language:
 class Ports(Protocol):
     """Side effects a flow may ask for; implemented by the application."""
 
-    def submit_report(self, state: ConversationState) -> Any: ...
+    def submit_report(self, state: ConversationState) -> Any:
+        """Store the report made of the essential answers and return its receipt."""
+
+    def add_detail(self, state: ConversationState, step: str) -> None:
+        """Store one detail answered after the acknowledgement on the submitted case."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +207,8 @@ class TurnContext:
         ports: side-effect ports.
         can_reply_later: whether this channel can carry a later message to the resident.
         detect: guesses the language of free text (an enabled code), or None.
+        prejudice_signs: returns the strand codes whose plain signs appear in a text
+            written in a language (text, locale), or None.
     """
 
     translate: Callable[[str], Translator]
@@ -191,6 +219,7 @@ class TurnContext:
     ports: Ports
     can_reply_later: bool = False
     detect: Callable[[str], str | None] | None = None
+    prejudice_signs: Callable[[str, str], list[str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,18 @@ def pg_url() -> Iterator[str]:
         drop_pg_database(PG_URL, url)
 
 
+@pytest.fixture
+def blank_pg_url() -> Iterator[str]:
+    """An empty PostgreSQL database (no schema yet), for tests of the migrations."""
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    url = new_pg_database(PG_URL, blank=True)
+    try:
+        yield url
+    finally:
+        drop_pg_database(PG_URL, url)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path: Path) -> str:
     """A migrated database on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL."""

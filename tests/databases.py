@@ -57,11 +57,16 @@ def _sqlite() -> Path:
     return _sqlite_template
 
 
-def new_pg_database(base_url: str) -> str:
-    """Create a migrated PostgreSQL database of its own for one test; return its URL."""
+def new_pg_database(base_url: str, blank: bool = False) -> str:
+    """Create a PostgreSQL database of its own for one test, migrated unless `blank`."""
     global _pg_template
     admin = _admin(base_url)
     try:
+        if blank:
+            name = f"rbt_{uuid.uuid4().hex[:12]}"
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            return _url_of(base_url, name)
         if _pg_template is None:
             name = f"rbt_template_{uuid.uuid4().hex[:10]}"
             with admin.connect() as conn:

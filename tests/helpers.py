@@ -73,37 +73,90 @@ class Resident:
             )
 
 
-# The victim's path through the whole flow, answered the way a resident types on SMS.
+# A named victim's essentials, answered the way a resident types on SMS: 15 messages from
+# the first answer to the acknowledgement, which ends with the offer to add details.
 VICTIM_REPORT: list[tuple[Says, str | None]] = [
     ("no", "reporter_role"),
     ("1", "anonymous"),
     ("Yes, I'll give my name", "reporter_name"),
     ("Sam Fictional", "narrative"),
     ("The man from flat 9 shouted at me to go back to my own country and kicked my door.",
-     "incident_types"),
-    ("1 2", "incident_when"),
-    ("yesterday", "ongoing"),
-    ("2", "location_type"),
-    ("communal", "location"),
+     "incident_when"),
+    ("yesterday", "location_type"),
+    ("2", "location"),
     ("Block B, Larkspur Court", "perception"),
     ("yes", "strands"),
-    (["ethnic_origin", "religion"], "perpetrator_known"),
+    (["ethnic_origin", "religion"], "repair_needed"),
+    ("yes", "repair_keep"),
+    ("keep", "contact_method"),
+    ("phone", "contact_details"),
+    ("07700 900456", "leave_message"),
+    ("no", "review"),
+    ("submit", "details_offer"),
+]
+
+# The same victim then adds every optional detail after the acknowledgement.
+VICTIM_DETAILS: list[tuple[Says, str | None]] = [
+    ("1", "incident_types"),
+    ("1 2", "perpetrator_known"),
     ("known", "perpetrator_description"),
     ("Tall man, lives in flat 9", "evidence"),
     ("1, 3", "police_reference"),
-    ("CR/0000/26", "repair_needed"),
-    ("yes", "repair_keep"),
-    ("keep", "impact"),
-    ("1", "contact_method"),
-    ("phone", "contact_details"),
-    ("07700 900456", "safe_times"),
-    ("weekday mornings", "leave_message"),
-    ("no", "language_needs"),
-    ("No", "interview"),
+    ("CR/0000/26", "impact"),
+    ("1", "safe_times"),
+    ("weekday mornings", "language_needs"),
+    ("no", "interview"),
     ("visit", "consent_police"),
     ("yes", "consent_council"),
     ("no", "consent_support"),
     ("yes", "monitoring_offer"),
-    ("no", "review"),
-    ("submit", None),
+    ("no", None),
+]
+
+# Declining the details: the conversation ends with the report as it is.
+NOT_NOW: list[tuple[Says, str | None]] = [("not now", None)]
+
+# An anonymous victim's essentials: 11 messages from the first answer to the acknowledgement.
+ANONYMOUS_REPORT: list[tuple[Says, str | None]] = [
+    ("no", "reporter_role"),
+    ("1", "anonymous"),
+    ("2", "narrative"),
+    ("Someone wrote abuse about my religion on my door again.", "incident_when"),
+    ("It keeps happening", "location_type"),
+    ("1", "location"),
+    ("skip", "perception"),
+    ("yes", "strands"),
+    ("religion", "repair_needed"),
+    ("yes", "repair_keep"),
+    ("no, remove it soon", "review"),
+    ("submit", "details_offer"),
+]
+
+# A daughter reporting for her father, who agrees: the victim's details come first.
+THIRD_PARTY_REPORT: list[tuple[Says, str | None]] = [
+    ("no", "reporter_role"),
+    ("I'm reporting for family or a friend", "anonymous"),
+    ("1", "reporter_name"),
+    ("Jo Example", "victim_details"),
+    ("My dad, Pat Example, flat 3", "victim_aware"),
+    ("1", "narrative"),
+    ("Boys on the estate call my dad names about his wheelchair.", "incident_when"),
+    ("3", "location_type"),
+    ("estate", "location"),
+    ("Juniper Walk", "perception"),
+    ("yes", "strands"),
+    ("disability", "perceived_by"),
+    ("1 2", "repair_needed"),
+    ("no", "contact_method"),
+    ("email", "contact_details"),
+    ("jo@example.org", "leave_message"),
+    ("yes", "review"),
+    ("submit", "details_offer"),
+]
+
+# In danger now: 999 first, then carrying on with the essentials.
+DANGER_REPORT: list[tuple[Says, str | None]] = [
+    ("yes", "danger_advice"),
+    ("carry on now", "reporter_role"),
+    *ANONYMOUS_REPORT[1:],
 ]

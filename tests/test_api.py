@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from bot.models import CaseEvent
-from tests.helpers import VICTIM_REPORT, Resident
+from tests.helpers import VICTIM_DETAILS, VICTIM_REPORT, Resident
+
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 REQUIRED = {"reference", "status", "priority", "hate_related", "strands", "perceived_by",
             "reporter_role", "anonymous", "channel", "language", "received_at",
@@ -15,10 +17,10 @@ REQUIRED = {"reference", "status", "priority", "hate_related", "strands", "perce
             "immediate_danger", "repair_needed"}
 
 
-def _report(services):
+def _report(services, details=VICTIM_DETAILS):
     resident = Resident(services)
-    for message, _ in VICTIM_REPORT:
-        resident.says(message)
+    for message, _ in (*VICTIM_REPORT, *details):
+        resident.says(message, at=MONDAY_10)
     return resident
 
 
@@ -39,7 +41,9 @@ def test_queue_lists_the_new_case_with_its_deadlines(client, services, api_token
     assert case["strands"] == ["ethnic_origin", "religion"]
     assert case["channel"] == "webchat" and case["language"] == "en"
     due = datetime.fromisoformat(case["first_contact_due"])
-    assert due.utcoffset() is not None and due.hour == 17
+    # Working time: Monday 10:00 is due Tuesday 10:00 (UK time, with its offset).
+    assert due.utcoffset() is not None and due == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert case["deadline_rule"] == "working_time"
     assert "details" not in case  # the list carries no personal fields
 
 
@@ -53,9 +57,25 @@ def test_case_detail_has_details_and_records_the_view(client, services, api_toke
     assert {c["recipient"] for c in body["consents"]} == {"police", "local_authority",
                                                           "support_services"}
     assert [e["kind"] for e in body["timeline"]][:2] == ["received", "flagged_hate_related"]
+    assert body["consents_not_asked"] == [] and body["details_pending"] == []
+    assert body["answer_times"]["consent_police"] == MONDAY_10.isoformat()
     with services.db.read() as session:
         views = session.scalars(select(CaseEvent).where(CaseEvent.kind == "viewed")).all()
     assert [v.actor for v in views] == ["api:tests"]
+
+
+def test_details_not_given_are_listed_and_consent_is_not_asked_yet(client, services,
+                                                                   api_token):
+    _report(services, details=[("not now", None)])
+    headers = {"Authorization": f"Bearer {api_token}"}
+    reference = client.get("/api/v1/cases", headers=headers).json["cases"][0]["reference"]
+    body = client.get(f"/api/v1/cases/{reference}", headers=headers).json
+    assert body["consents"] == []
+    assert body["consents_not_asked"] == ["police", "local_authority", "support_services"]
+    assert body["details_pending"] == [
+        "incident_types", "perpetrator_known", "evidence", "impact", "safe_times",
+        "language_needs", "interview", "consent_police", "consent_council",
+        "consent_support"]
 
 
 def test_unknown_reference_is_404(client, api_token):

@@ -155,20 +155,21 @@ def test_telegram_info_with_an_unreachable_bot_api(tmp_path):
     assert TELEGRAM_TOKEN not in result.stderr
 
 
-def test_chat_starts_with_the_greeting_and_ends_after_the_acknowledgement(tmp_path):
+def test_chat_starts_with_the_greeting_and_ends_when_the_report_is_done(tmp_path):
     from tests.conftest import english_only_org
     from tests.helpers import VICTIM_REPORT
 
     answers = [m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT]
-    # Lines after the acknowledgement must never be read as a new conversation.
-    stdin = "\n".join([*answers, "this line comes after the end", "no"]) + "\n"
+    # After the acknowledgement the resident declines the optional details ("no"); lines
+    # after that must never be read as a new conversation.
+    stdin = "\n".join([*answers, "no", "this line comes after the end", "no"]) + "\n"
     result = run(tmp_path, "chat", stdin=stdin,
                  REPORTBOT_ORG_FILE=str(english_only_org(tmp_path)))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.startswith("Hello")
     assert "Your reference number is" in result.stdout
-    assert result.stdout.rstrip().endswith(result.stdout.rstrip().split("\n\n")[-1])
     assert "this line comes after the end" not in result.stdout
     tail = result.stdout.split("Your reference number is", 1)[1]
-    assert "> " not in tail.split("\n", 1)[1]  # no prompt waits after the acknowledgement
+    # One prompt answers the offer of details; none waits after the closing words.
+    assert tail.count("\n> ") == 1, tail

@@ -1,6 +1,7 @@
-"""Golden conversations: every enabled language on every channel, a full report to the
-acknowledgement, typed the way a resident on a basic phone would (numbers and words), with
-no English leaking into a non-English conversation and nothing asking for opt-out words."""
+"""Golden conversations: every enabled language on every channel, the essentials to the
+acknowledgement and then every optional detail, typed the way a resident on a basic phone
+would (numbers and words), with no English leaking into a non-English conversation and
+nothing asking for opt-out words."""
 
 from __future__ import annotations
 
@@ -31,12 +32,15 @@ REPLY_CHANNELS = {"sms", "whatsapp", "telegram"}
 def transcript(channel: str) -> list[str]:
     """The victim's report typed as numbers and fictional words, after the language menu."""
     phone = "2" if channel in REPLY_CHANNELS else "1"  # "Message me here" comes first there
-    return [
-        "2", "1", "1", "Sam Fictional", "Fictional account 42.", "1 2", "2", "2", "2",
-        "Block B 7", "1", "1 2", "1", "Flat 9", "1", "1", "1", "1", phone, "07700 900456",
-        "09:00-12:00", "2", "1", "4", "1", "1", "2", "1", "1", "2", "4", "2", "3", "1",
-        "1",
+    essentials = [
+        "2", "1", "1", "Sam Fictional", "Fictional account 42.", "2", "2", "Block B 7", "1",
+        "1 2", "1", "1", phone, "07700 900456", "2", "1",
     ]
+    details = [
+        "1", "1 2", "1", "Flat 9", "1 3", "CR/0000/26", "1", "09:00-12:00", "1", "4", "1",
+        "2", "1", "1", "2", "4", "1", "2", "1", "1",
+    ]
+    return essentials + details
 
 
 class _TerminalResident:
@@ -97,6 +101,11 @@ def test_full_report_in_every_language_on_every_channel(golden, fake_telegram, c
         [case] = session.scalars(select(Case)).all()
     assert case.language == language and case.channel == channel
     assert case.hate_related and case.strands == ["ethnic_origin", "religion"]
+    assert case.incident_types == ["name_calling", "threats"]
+    assert case.answers["evidence"] == ["photos", "police"]
+    details = services.store.details(case)
+    assert details["police_reference"] == "CR/0000/26"
+    assert details["monitoring_gender_identity"] == "yes"
     text = "\n".join(seen)
     if channel == "telegram":
         text += "\n".join(json.dumps(c.get("reply_markup", ""), ensure_ascii=False)

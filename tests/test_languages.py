@@ -137,7 +137,7 @@ def test_free_text_in_another_language_offers_it_once(multi):
     assert resident.asked == "language"
     assert resident.replies[-1].choices[0].id == "es"
     resident.says(["es"])
-    assert resident.asked == "incident_types" and resident.replies[-1].lang == "es"
+    assert resident.asked == "incident_when" and resident.replies[-1].lang == "es"
 
 
 def test_changing_language_midway_keeps_every_answer(multi):
@@ -159,10 +159,29 @@ def test_arabic_is_right_to_left_and_isolates_references(multi):
     resident = Resident(multi)
     resident.says(["ar"])
     assert resident.replies[-1].dir == "rtl" and resident.replies[-1].lang == "ar"
+    seen = _recording(resident)
     _complete_report(resident)
     [case] = _cases(multi)
-    assert f"\u2068{case.reference}\u2069" in resident.said
-    assert "\u2068020 7946 0321\u2069" in resident.said
+    said = "\n".join(seen)
+    assert f"\u2068{case.reference}\u2069" in said
+    assert "\u2068020 7946 0321\u2069" in said
+    assert all(r.dir == "rtl" for r in resident.replies)
+
+
+def _recording(resident: Resident) -> list[str]:
+    """Keep every text and label the bot sends from now on."""
+    seen: list[str] = []
+    original = resident.says
+
+    def recording(*args, **kwargs):
+        result = original(*args, **kwargs)
+        seen.extend(r.text for r in resident.replies)
+        seen.extend(c.label for r in resident.replies for c in r.choices)
+        seen.extend(r.progress.text for r in resident.replies if r.progress)
+        return result
+
+    resident.says = recording
+    return seen
 
 
 def _cases(services):
@@ -171,7 +190,8 @@ def _cases(services):
 
 
 def _complete_report(resident: Resident, at: datetime | None = None) -> None:
-    """Answer every question by choice id (or fictional text) until the report is sent."""
+    """Answer every question by choice id (or fictional text) until the report is sent
+    and every optional detail added."""
     texts = {
         "reporter_name": "Sam Fictional", "narrative": "Fictional account 42.",
         "location": "Block B 7", "perpetrator_description": "Flat 9",
@@ -184,8 +204,9 @@ def _complete_report(resident: Resident, at: datetime | None = None) -> None:
     preferred = {"language": resident.replies[-1].lang, "immediate_danger": "no",
                  "reporter_role": "victim", "anonymous": "named",
                  "perception": "yes", "strands": ["religion", "ethnic_origin"],
-                 "repair_needed": "yes", "review": "submit", "contact_method": "phone"}
-    for _ in range(60):
+                 "repair_needed": "yes", "review": "submit", "contact_method": "phone",
+                 "details_offer": "add", "incident_types": ["threats", "graffiti"]}
+    for _ in range(80):
         asked = resident.asked
         if asked is None:
             break
@@ -202,17 +223,9 @@ def _complete_report(resident: Resident, at: datetime | None = None) -> None:
 def test_golden_conversation_has_no_english(multi, language):
     resident = Resident(multi)
     resident.says([language])
-    seen = [r.text for r in resident.replies]
     english = _english_sentences(language)
-    original = resident.says
-
-    def recording(*args, **kwargs):
-        result = original(*args, **kwargs)
-        seen.extend(r.text for r in resident.replies)
-        seen.extend(c.label for r in resident.replies for c in r.choices)
-        return result
-
-    resident.says = recording
+    seen = _recording(resident)
+    seen.extend(r.text for r in resident.replies)
     _complete_report(resident, at=datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
     [case] = _cases(multi)
     assert case.language == language and case.hate_related

@@ -13,10 +13,11 @@ from bot.services import build_services
 from flows.messages import Inbound
 from tests.conftest import make_settings
 from tests.databases import migrated
-from tests.helpers import VICTIM_REPORT, runner_of
+from tests.helpers import VICTIM_DETAILS, VICTIM_REPORT, runner_of
 from tests.test_languages import ALL, multilingual_org
 
-ANSWERS = [m for m, _ in VICTIM_REPORT]
+# The essentials, the offer after the acknowledgement, and every optional detail.
+ANSWERS = [m for m, _ in (*VICTIM_REPORT, *VICTIM_DETAILS)]
 
 awkward_text = st.one_of(
     st.text(max_size=50),

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from bot import notify
 from bot.console import audit
+from bot.intake import CONSENT_STEPS, MONITORING, open_details
 from bot.models import Case, CaseNote, Conversation, StaffUser, utcnow
-from flows.engine import Kind
+from flows.engine import N_, Kind
 from flows.report import REPORT_STEPS
 
 
@@ -188,32 +189,66 @@ def _not_future(when: datetime) -> None:
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer, ready to show: the question's summary and the answer in words."""
+    """One answer, ready to show: the question's summary and the answer in words.
+
+    `pending` marks an optional detail the resident has not answered (yet): officers see
+    what is still missing, and a consent not yet given reads "not asked yet", never "no".
+    """
 
     label: str
     value: str
     free_text: bool
+    pending: bool = False
+
+
+# Shown in the officer's language beside the resident's answers.
+NOT_ANSWERED = N_("Not answered yet")
+NOT_ASKED = N_("Not asked yet")
+SKIPPED = N_("(skipped)")
 
 
 def answers(case: Case, details: dict, translate) -> list[Answer]:
-    """Return the report's answers in flow order: choices in the staff member's language."""
+    """Return the report's answers in flow order: choices in the staff member's language.
+
+    Optional details that apply but have no answer are listed as not answered yet (consent
+    as not asked yet). Equality monitoring answers are never shown here.
+    """
+    choices = dict(case.answers or {})
+    times = case.answer_times or {}
+    still_open = set(open_details(choices, details, times))
     shown = []
     for step in REPORT_STEPS:
+        if step.id in MONITORING:
+            continue
         label = translate.gettext(step.summary) if step.summary else step.id
         if step.kind is Kind.TEXT:
             if details.get(step.id):
                 shown.append(Answer(label, str(details[step.id]), True))
+            elif step.id in times:
+                shown.append(Answer(label, translate.gettext(SKIPPED), False))
+            elif step.id in still_open:
+                shown.append(Answer(label, translate.gettext(NOT_ANSWERED), False, True))
             continue
-        if step.id not in case.answers:
+        if step.id not in choices:
+            if step.id in still_open:
+                missing = NOT_ASKED if step.id in CONSENT_STEPS else NOT_ANSWERED
+                shown.append(Answer(label, translate.gettext(missing), False, True))
             continue
-        value = case.answers[step.id]
+        value = choices[step.id]
         names = {o.id: translate.gettext(o.label) for o in step.options}
         if isinstance(value, list):
             text = ", ".join(names.get(v, v) for v in value)
         else:
-            text = names.get(value, str(value)) if value is not None else "(skipped)"
+            text = names.get(value, str(value)) if value is not None else \
+                translate.gettext(SKIPPED)
         shown.append(Answer(label, text, False))
+    # Answers to questions the flow no longer asks (older reports) are still shown.
+    steps = {s.id for s in REPORT_STEPS}
+    shown.extend(Answer(key.replace("_", " "), str(value), False)
+                 for key, value in choices.items() if key not in steps)
     return shown
+
+
 
 
 def conversation_of(session: Session, case: Case) -> Conversation | None:

@@ -18,13 +18,12 @@ from bot.console.forms import StaffReportForm
 from bot.console.web import CASEWORK, bp, roles_required, services
 from bot.intake import CaseDraft
 from bot.models import utcnow
-from flows.indicators import find_indicators
 
 _PERSONAL = ("reporter_name", "narrative", "location", "contact_details", "safe_times")
 
 
-def draft_from_form(form: StaffReportForm) -> CaseDraft:
-    """Build a case draft from the staff report form."""
+def draft_from_form(form: StaffReportForm, signs=None) -> CaseDraft:
+    """Build a case draft from the staff report form (`signs`: the prejudice-sign lists)."""
     strands = list(form.strands.data or [])
     perceived_by = list(form.perceived_by.data or [])
     if strands and not perceived_by:
@@ -51,7 +50,8 @@ def draft_from_form(form: StaffReportForm) -> CaseDraft:
                 and not (anonymous and name in ("reporter_name", "contact_details"))}
     return CaseDraft(
         hate_related=bool(strands), strands=strands, perceived_by=perceived_by,
-        prejudice_indicators=find_indicators(form.narrative.data),
+        # The narrative may be in any language: every enabled list is used.
+        prejudice_indicators=signs.find(form.narrative.data) if signs is not None else [],
         reporter_role=form.reporter_role.data, anonymous=anonymous,
         incident_types=choices["incident_types"], location_type=form.location_type.data,
         immediate_danger=bool(form.immediate_danger.data),
@@ -76,7 +76,8 @@ def new_report():
             flash("The time received cannot be in the future.", "error")
             return render_template("console/new_report.html", form=form), 400
         with s.db.write() as session:
-            case = s.store.create(session, draft_from_form(form), channel=form.channel.data,
+            case = s.store.create(session, draft_from_form(form, s.signs),
+                                  channel=form.channel.data,
                                   language="en", received_at=received,
                                   actor=current_user.username)
             s.store.record(session, case, "entered_by_staff", current_user.username,

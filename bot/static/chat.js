@@ -18,6 +18,7 @@
   var ESCAPE_WINDOW_MS = 1000;
 
   var root, log, statusBox, form, input, sendButton, exitLink, apiBase, pageLang, str;
+  var progressBox, progressText, progressBar;
   var state = { token: null, done: false, last: [] };
   var busy = false;
   var leaving = false;
@@ -128,6 +129,7 @@
     var url = exitLink.getAttribute("data-exit-url") || exitLink.href || "about:blank";
     // Wipe what is on screen and in storage first, so nothing is left if the next page is slow.
     clearChildren(log);
+    showProgress(null);
     setStatus("");
     input.value = "";
     forgetState();
@@ -302,8 +304,38 @@
     return asked.length ? asked[asked.length - 1] : null;
   }
 
+  /* ---------- progress: "Step 3 of about 8" and a bar, in the sticky header ---------- */
+
+  // Show where the resident is, from the latest question in a reply; a question without
+  // progress (the language menu, the offer to add details) or the end hides it. The text is
+  // only rewritten when it changes, so screen readers announce a new step once.
+  function showProgress(progress) {
+    if (!progressBox) return;
+    if (!progress || typeof progress.step !== "number" || typeof progress.total !== "number" ||
+        progress.total < 1) {
+      progressBox.hidden = true;
+      progressText.textContent = "";
+      return;
+    }
+    var text = String(progress.text || "");
+    if (progress.section) text += " \u00b7 " + String(progress.section);
+    if (progressText.textContent !== text) progressText.textContent = text;
+    progressBar.max = progress.total;
+    progressBar.value = Math.min(progress.step, progress.total);
+    progressBar.setAttribute("aria-valuetext", text);
+    progressBox.hidden = false;
+  }
+
+  function updateProgress(messages) {
+    var asked = (messages || []).filter(function (message) {
+      return message && typeof message === "object" && message.question;
+    });
+    if (asked.length) showProgress(asked[asked.length - 1].progress || null);
+  }
+
   function showMessages(messages, scroll) {
     var added = [];
+    updateProgress(messages);
     lockAllChoices();
     (messages || []).forEach(function (message) {
       if (!message || typeof message !== "object") return;
@@ -335,6 +367,7 @@
 
   function finish() {
     state.done = true;
+    showProgress(null);
     lockAllChoices();
     input.disabled = true;
     sendButton.disabled = true;
@@ -349,6 +382,7 @@
   function restart() {
     forgetState();
     clearChildren(log);
+    showProgress(null);
     setStatus("");
     input.disabled = false;
     sendButton.disabled = false;
@@ -530,6 +564,10 @@
     input = document.getElementById("message-input");
     sendButton = document.getElementById("send");
     exitLink = document.getElementById("quick-exit");
+    progressBox = document.getElementById("progress");
+    progressText = document.getElementById("progress-text");
+    progressBar = document.getElementById("progress-bar");
+    if (!progressText || !progressBar) progressBox = null;
     if (!root || !log || !form || !input || !exitLink) return;
     apiBase = root.getAttribute("data-api");
     pageLang = root.getAttribute("data-lang") || document.documentElement.lang || "en";
@@ -545,6 +583,7 @@
     window.addEventListener("pageshow", function (event) {
       if (event.persisted && !loadState()) {
         clearChildren(log);
+        showProgress(null);
         clearChildren(statusBox);
         input.value = "";
         leaving = false;

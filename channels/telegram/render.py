@@ -31,7 +31,12 @@ def done_label(translate) -> str:
 
 def render(message: Outbound, translate) -> list[dict]:
     """Return the Telegram messages for one `Outbound`; the keyboard goes on the last part."""
-    parts = split_text(message.text or " ", LIMITS.max_text)
+    text = message.text or " "
+    if message.progress is not None:
+        # Where the resident is: "Step 3 of about 8 · When and where", above the question.
+        where = " · ".join(p for p in (message.progress.text, message.progress.section) if p)
+        text = f"{where}\n\n{text}"
+    parts = split_text(text, LIMITS.max_text)
     rendered: list[dict] = [{"text": part} for part in parts]
     if message.choices and message.question:
         rows = [[{"text": c.label, "callback_data": callback_data(message.question, c.id)}]

@@ -90,18 +90,29 @@ def gsm_fold(text: str) -> str:
 def render_texts(message: Outbound, limits: ChannelLimits, t: Translator) -> list[str]:
     """Render one message as SMS-ready texts: numbered choices, a hint for multi-select.
 
-    The hint ("like 1 3") is added only where it costs no extra segment; a resident who
-    does not guess it is told the same in the reply to an answer that was not understood.
+    The hint ("like 1 3") and the progress line ("Step 3 of about 8") are added only where
+    they cost no extra segment: a resident who does not guess the hint is told the same in
+    the reply to an answer that was not understood, and progress is a nicety.
     """
     plain = _render(message, limits)
+    budget = _count(plain)
     hint = t.gettext(MULTI_HINT)
     # An untranslated hint would put English into someone else's language; leave it out.
     translated = hint != MULTI_HINT or message.lang.split("-")[0] == "en"
     if message.multiple and message.choices and not limits.buttons and translated:
         hinted = _render(replace(message, text=f"{message.text}\n{hint}"), limits)
-        if sum(segments(p).count for p in hinted) <= sum(segments(p).count for p in plain):
-            return hinted
+        if _count(hinted) <= budget:
+            message, plain = replace(message, text=f"{message.text}\n{hint}"), hinted
+    if message.progress is not None:
+        shown = replace(message, text=f"({message.progress.text})\n{message.text}")
+        rendered = _render(shown, limits)
+        if _count(rendered) <= budget:
+            return rendered
     return plain
+
+
+def _count(texts: list[str]) -> int:
+    return sum(segments(p).count for p in texts)
 
 
 def _render(message: Outbound, limits: ChannelLimits) -> list[str]:

@@ -26,6 +26,7 @@ PREFERRED_CHOICES = {
     "contact_method": "phone",
     "language_needs": "none",
     "review": "submit",
+    "details_offer": "add",
 }
 # Fictional answers to the questions asked in the resident's own words. An optional question
 # not listed here is skipped with its button.
@@ -157,8 +158,18 @@ class Chat:
 def test_a_victim_completes_a_report_and_gets_a_reference(page, watch, services):
     chat = Chat(page)
     chat.open()
+    # Where the resident is, announced politely and shown as a native progress bar.
+    progress = page.locator("#progress-text")
+    expect(progress).to_have_text("Step 1 of about 8 · Your safety")
+    assert progress.get_attribute("aria-live") == "polite"
+    bar = page.get_by_role("progressbar")
+    expect(bar).to_be_visible()
+    assert bar.get_attribute("aria-valuetext") == "Step 1 of about 8 · Your safety"
+    assert (bar.evaluate("b => [b.value, b.max]")) == [1, 8]
 
-    chat.run()
+    chat.run(until="review")
+    expect(progress).to_have_text("Step 8 of about 8 · Check and send")
+    chat.run(until="details_offer")
 
     acknowledgement = chat.last_text()
     match = REFERENCE.search(acknowledgement)
@@ -169,6 +180,17 @@ def test_a_victim_completes_a_report_and_gets_a_reference(page, watch, services)
     assert not case.anonymous
     assert case.hate_related, "religion was given as the reason"
     assert TYPED_ANSWERS["reporter_name"] in details.values()
+    assert "about 11 questions" in acknowledgement
+    expect(page.locator("#progress")).to_be_hidden()  # the offer is not a step
+
+    chat.answer()  # yes, add details
+    expect(progress).to_have_text("Extra details: step 1 of about 7 · What happened")
+    chat.run()
+
+    case, _details = stored_case(services, match.group(0))
+    assert case.incident_types, "the details were added to the same case"
+    assert "added these details" in chat.last_text()
+    expect(page.locator("#progress")).to_be_hidden()
     # Finished: nothing left to answer, and the message box is gone.
     assert page.locator("#log button:enabled[data-choice-id]").count() == 0
     expect(page.locator("#message-input")).to_be_hidden()

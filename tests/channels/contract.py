@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.models import Case, InboundMessage
+from bot.models import Case, Consent, InboundMessage
 from bot.reference import normalise
-from tests.helpers import VICTIM_REPORT
+from tests.helpers import (
+    ANONYMOUS_REPORT,
+    DANGER_REPORT,
+    NOT_NOW,
+    THIRD_PARTY_REPORT,
+    VICTIM_DETAILS,
+    VICTIM_REPORT,
+)
 
 OPT_OUT_WORDS = ("STOP", "END", "QUIT", "CANCEL", "UNSUBSCRIBE", "STOPALL")
 
@@ -39,6 +46,67 @@ class ChannelContract:
     def _case_count(self, services) -> int:
         with services.db.read() as session:
             return session.scalar(select(func.count()).select_from(Case))
+
+    def _play(self, resident: ChannelResident, transcript) -> list[str]:
+        """Type each message of a transcript; return everything the bot said."""
+        seen: list[str] = []
+        for message, _ in transcript:
+            replies = resident.says(message if isinstance(message, str) else message[0])
+            assert replies and all(r.strip() for r in replies), message
+            seen += replies
+        return seen
+
+    def _case(self, services) -> Case:
+        with services.db.read() as session:
+            return session.scalars(select(Case)).one()
+
+    def test_victim_essentials_then_details_after_the_acknowledgement(self, app, services):
+        resident = self.resident(app, services)
+        resident.start()
+        seen = self._play(resident, VICTIM_REPORT)
+        case = self._case(services)
+        assert case.channel == self.channel and case.hate_related and not case.anonymous
+        text = " ".join(seen).replace("\u2068", " ").replace("\u2069", " ")
+        assert any(normalise(word) == case.reference for word in text.split())
+        assert "about 11 questions" in seen[-1] or "about 11 questions" in text
+        assert case.incident_types == [] and case.answer_times.get("narrative")
+        seen = self._play(resident, VICTIM_DETAILS)
+        assert "added these details" in seen[-1]
+        case = self._case(services)
+        assert case.incident_types == ["name_calling", "threats"]
+        assert services.store.details(case)["police_reference"] == "CR/0000/26"
+        with services.db.read() as session:
+            consents = {c.recipient: c.granted for c in session.scalars(select(Consent))}
+        assert consents == {"police": True, "local_authority": False, "support_services": True}
+
+    def test_anonymous_essentials_then_not_now(self, app, services):
+        resident = self.resident(app, services)
+        resident.start()
+        seen = self._play(resident, ANONYMOUS_REPORT)
+        assert any("cannot contact you" in t for t in seen)
+        seen = self._play(resident, NOT_NOW)
+        assert "sent as it is" in seen[-1]
+        case = self._case(services)
+        assert case.anonymous and case.strands == ["religion"]
+        assert case.answers["incident_when"] == "ongoing"
+
+    def test_third_party_essentials(self, app, services):
+        resident = self.resident(app, services)
+        resident.start()
+        self._play(resident, THIRD_PARTY_REPORT)
+        case = self._case(services)
+        assert case.reporter_role == "third_party" and case.perceived_by == ["reporter",
+                                                                              "victim"]
+        assert services.store.details(case)["victim_details"] == "My dad, Pat Example, flat 3"
+
+    def test_danger_essentials(self, app, services):
+        resident = self.resident(app, services)
+        resident.start()
+        advice = resident.says("yes")
+        assert any("999" in t and "55" in t for t in advice)
+        self._play(resident, DANGER_REPORT[1:])
+        case = self._case(services)
+        assert case.immediate_danger and case.anonymous
 
     def test_full_report_reaches_acknowledgement(self, app, services):
         resident = self.resident(app, services)

@@ -51,7 +51,8 @@ def _answers() -> dict[str, str]:
 
 def report(services, channel: str = "sms", **overrides) -> tuple[int, int]:
     """File a report on `channel` as SAM; return (conversation id, case id)."""
-    answers = {**_answers(), "contact_details": TYPED, **overrides}
+    answers = {**_answers(), "contact_details": TYPED, "details_offer": "not now",
+               **overrides}
     resident = Resident(services, channel=channel, sender=SAM)
     for _ in range(60):
         if resident.done:

@@ -15,7 +15,7 @@ from bot.settings import DEMO_ORG_FILE
 from channels.twilio.messaging import SMS
 from channels.twilio.render import gsm_fold, pack, render_replies, segments
 from flows.engine import ConversationState, TurnContext
-from flows.messages import Choice, Outbound
+from flows.messages import Choice, Outbound, Progress
 from tests.conftest import make_settings
 from tests.databases import migrated
 from tests.helpers import VICTIM_REPORT, Resident
@@ -95,6 +95,11 @@ def test_segment_count_of_every_prompt_and_the_acknowledgement(services, every_l
             state = ConversationState(locale=locale)
             [body] = render_replies((flow.ask(step, state, ctx),), SMS, catalogs)
             table.setdefault(step.id, {})[locale] = body
+        # The offer after the acknowledgement, for a named victim (the most questions).
+        state = ConversationState(locale=locale, answers={"reporter_role": "victim",
+                                                          "anonymous": "named"})
+        [body] = render_replies((flow.details_offer(state, ctx),), SMS, catalogs)
+        table.setdefault("details_offer", {})[locale] = body
     print(f"\n{'prompt':26}" + "".join(f"{code:>5}" for code in catalogs.codes))
     for name, row in table.items():
         cells = []
@@ -108,8 +113,8 @@ def test_segment_count_of_every_prompt_and_the_acknowledgement(services, every_l
     finals: list[tuple[str, str]] = []
     for message, _ in VICTIM_REPORT:
         resident.says(message if isinstance(message, str) else message[0])
-        if resident.asked == "review" or resident.done:
-            label = "ack" if resident.done else "review"
+        if resident.asked in ("review", "details_offer"):
+            label = "ack" if resident.asked == "details_offer" else "review"
             finals += [(f"en {label} #{i + 1}", body) for i, body in enumerate(
                 render_replies(resident.replies, SMS, services.catalogs))]
     print(f"\n{'message':26} {'encoding':8} {'chars':>5} {'units':>5} {'segments':>8}")
@@ -131,3 +136,21 @@ def test_segment_count_of_every_prompt_and_the_acknowledgement(services, every_l
                 for code, body in row.items()
                 if segments(body).count > (6 if name == "greeting" else 3)]
     assert too_long == []
+
+
+STEP_3 = Progress(step=3, total=8, text="Step 3 of about 8", section="When and where")
+
+
+def test_progress_is_shown_on_sms_where_it_costs_no_segment(services):
+    question = Outbound(text="When did it happen?", question="incident_when",
+                        choices=(Choice("today", "Today"),), input="choice", progress=STEP_3)
+    [body] = render_replies((question,), SMS, services.catalogs)
+    assert body == "(Step 3 of about 8)\nWhen did it happen?\n1. Today"
+
+
+def test_progress_is_left_out_where_it_would_cost_a_segment(services):
+    text = "a" * (160 - len("\n1. Today"))  # exactly one segment without progress
+    question = Outbound(text=text, question="q", choices=(Choice("today", "Today"),),
+                        input="choice", progress=STEP_3)
+    [body] = render_replies((question,), SMS, services.catalogs)
+    assert "Step 3" not in body and segments(body).count == 1

@@ -58,11 +58,17 @@ def test_choice_choices_label_and_number_all_work(client):
     assert body["messages"][-1]["question"] == "anonymous"
     body = client.post(url, json={"text": "2"}).json
     assert body["messages"][-1]["question"] == "narrative"
-    client.post(url, json={"text": "They shouted abuse at me in the lift."})
-    body = client.post(url, json={"choices": ["threats", "name_calling"]}).json
+    body = client.post(url, json={"text": "They shouted abuse at me in the lift."}).json
     assert body["messages"][-1]["question"] == "incident_when"
+    assert body["messages"][-1]["progress"] == {
+        "step": 4, "total": 7, "text": "Step 4 of about 7", "section": "When and where"}
+    client.post(url, json={"choice": "today"})
+    client.post(url, json={"choice": "online"})
+    client.post(url, json={"text": "yes"})
+    body = client.post(url, json={"choices": ["religion", "age"]}).json
+    assert body["messages"][-1]["question"] == "repair_needed"
     multi = client.post(url, json={"text": "back"}).json["messages"][-1]
-    assert multi["question"] == "incident_types" and multi["multiple"] is True
+    assert multi["question"] == "strands" and multi["multiple"] is True
 
 
 def test_same_client_id_is_handled_once(client, services):

@@ -41,3 +41,25 @@ def test_a_welsh_speaking_officer_sees_choices_in_welsh(app, services, staff):
     assert "Written in the resident&#39;s own words." in page
     english = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "en"}).text
     assert "It happened to me" in english
+
+
+def test_officers_see_which_details_are_still_unanswered(app, services, staff):
+    resident = Resident(services, channel="sms")
+    resident.says(["en"])
+    resident.follow(VICTIM_REPORT)
+    ref = re.search(r"[2-9A-Y]{5}-[2-9A-Y]{5}", resident.said).group(0)
+    resident.follow([("yes, add details", "incident_types"), ("1", "perpetrator_known"),
+                     ("no", "evidence")])
+    client = app.test_client()
+    login(client, "boss")
+    page = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "en"}).text
+    pending = re.search(r'id="details-pending">([^<]*)<', page).group(1)
+    # Answered details are shown; the rest are named as not answered yet.
+    assert "Verbal abuse" in page and "Know who did it" not in pending
+    for label in ("Evidence", "Impact", "Safe times", "Share with police"):
+        assert label in pending, label
+    # Consent nobody asked for yet is never shown as a refusal.
+    assert re.search(r"Share with police</dt>\s*<dd class=\"pending\">Not asked yet", page)
+    assert "monitoring" not in pending.lower()
+    welsh = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "cy"}).text
+    assert _welsh("Not asked yet") in welsh and _welsh("Not answered yet") in welsh

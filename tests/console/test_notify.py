@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -12,6 +12,7 @@ from bot.app import assemble
 from bot.models import Case, Conversation, OutboxMessage, utcnow
 from bot.outbox import LEASE
 from tests.console.conftest import NARRATIVE, login, post_form, report
+from tests.helpers import VICTIM_REPORT, Resident
 
 
 def _outbox(services, channel: str = "staff_email") -> list[OutboxMessage]:
@@ -91,6 +92,29 @@ def test_escalation_is_once_per_case_and_stage(services):
     keys = [r.dedupe_key.rsplit(":", 2)[0] for r in _outbox(services)]
     assert f"deadline:{case.id}:first_contact:approaching" in keys
     assert f"deadline:{case.id}:first_contact:overdue" in keys
+
+
+def test_escalation_follows_working_time_deadlines(services):
+    # Reported on Sunday at 03:40: due at Monday's close (17:00), not Tuesday's.
+    sunday = datetime(2026, 11, 29, 3, 40, tzinfo=UTC)
+    resident = Resident(services)
+    for message, _ in VICTIM_REPORT:
+        resident.says(message, at=sunday)
+    case = _case(services, _only_reference(services))
+    assert case.first_contact_due == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    # Two working hours before it: approaching at 15:00, not at 14:59.
+    assert notify.escalate(services, now=datetime(2026, 11, 30, 14, 59, tzinfo=UTC)) == 0
+    assert notify.escalate(services, now=datetime(2026, 11, 30, 15, 0, tzinfo=UTC)) == 1
+    assert notify.escalate(services, now=datetime(2026, 11, 30, 17, 1, tzinfo=UTC)) == 1
+    subjects = [services.vault.open_json(r.payload_enc)["subject"] for r in _outbox(services)
+                if r.kind == "deadline_alert"]
+    assert subjects == [f"Case {case.reference}: first contact deadline approaching",
+                        f"Case {case.reference}: first contact deadline overdue"]
+
+
+def _only_reference(services) -> str:
+    with services.db.read() as session:
+        return session.scalars(select(Case.reference)).one()
 
 
 def test_refused_recipient_is_a_permanent_failure(services, smtp):
