@@ -45,7 +45,11 @@ class CaseDraft:
     preserve_evidence: str | None
     choice_answers: dict[str, Any]
     personal: dict[str, Any]
-    consents: list[tuple[str, bool, str, str]]
+    # (recipient, granted, answered at ISO 8601, wording version[, given to, method]):
+    # the last two only for consent given to a member of staff.
+    consents: list[tuple]
+    # The area chosen by staff; otherwise the store finds it from the address's postcode.
+    area: str | None = None
 
 
 def _personal(step_id: str) -> bool:

@@ -4,7 +4,8 @@ TOML, validated at start-up. Every error names the bad key, e.g.
 ``support_contacts[2].phone: expected text``. Texts a resident sees may be given per
 language in a ``translations`` table beside them, falling back to English. The duty rota
 (``[[duty_rota]]``) and the managers (``[[managers]]``) say which staff are told of what,
-and how (see bot/rota.py for who counts as on duty).
+and how (see bot/rota.py for who counts as on duty). The areas (``[[areas]]``) name the
+landlord's estates and their postcode districts (bot/areas.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import phonenumbers
 
+from bot.areas import Area, parse_areas
 from bot.errors import ConfigError
 from bot.rota import DAY_NAMES, Manager, RotaEntry, StaffTargets
 from bot.sla import NATION_SUBDIVISIONS, WorkingHours
@@ -67,6 +69,7 @@ class Organisation:
     repairs_timescale_translations: Mapping[str, str] = field(default_factory=dict)
     duty_rota: tuple[RotaEntry, ...] = ()
     managers: tuple[Manager, ...] = ()
+    areas: tuple[Area, ...] = ()
 
     @property
     def timezone(self) -> str:
@@ -280,6 +283,7 @@ def load_organisation(path: Path) -> Organisation:
         repairs_timescale_translations=org.translations("repairs_timescale_translations"),
         duty_rota=tuple(_rota_entry(r) for r in _entries(top, "duty_rota")),
         managers=tuple(_manager(r) for r in _entries(top, "managers")),
+        areas=parse_areas(_entries(top, "areas")),
     )
     org.check_unknown()
     top.check_unknown()
