@@ -18,7 +18,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot import notify
+from bot import notify, survey
 from bot.intake import draft_from
 from bot.models import Conversation, Evidence, InboundMessage, utcnow
 from bot.services import Services
@@ -116,16 +116,23 @@ class Conversations:
             refusal = admit(session, conv, now) if admit is not None else None
             if refusal is not None:
                 return TurnResult(refusal, False, refused=True)
-            ctx = self._context(session, conv, now)
-            self._keep_media(session, conv, inbound.media, now)
-            turn = self._turn(conv, inbound, ctx, now)
-            self._save(conv, turn, now, inbound=True)
+            # After a case closes, its satisfaction survey takes the answers (13.1).
+            answered = survey.answer(session, s, conv, inbound, now)
+            if answered is not None:
+                conv.last_inbound_at = now
+                replies, done = answered, conv.phase == Phase.SUBMITTED.value
+            else:
+                ctx = self._context(session, conv, now)
+                self._keep_media(session, conv, inbound.media, now)
+                turn = self._turn(conv, inbound, ctx, now)
+                self._save(conv, turn, now, inbound=True)
+                replies, done = turn.replies, turn.state.phase is Phase.SUBMITTED
             session.add(InboundMessage(
                 channel=inbound.channel, message_key=_key(inbound.message_id),
                 conversation_id=conv.id, received_at=now,
-                replies_enc=s.vault.seal_json([r.as_json() for r in turn.replies]),
+                replies_enc=s.vault.seal_json([r.as_json() for r in replies]),
             ))
-            result = TurnResult(turn.replies, turn.state.phase is Phase.SUBMITTED)
+            result = TurnResult(replies, done)
             if then is not None:
                 then(session, conv, result)
             return result

@@ -65,7 +65,10 @@ def draft_from(state: ConversationState) -> CaseDraft:
         perceived_by = ["victim"]
     # Typed text and equality monitoring answers are personal (sealed); other choices are
     # kept in the clear for filtering.
-    choice_answers = {k: v for k, v in a.items() if k in _STEPS and not _personal(k)}
+    # A skipped question is kept as None with the choices, so staff can tell it from a
+    # question not asked yet.
+    choice_answers = {k: v for k, v in a.items()
+                      if k in _STEPS and (not _personal(k) or v is None)}
     personal = {k: v for k, v in a.items() if k in _STEPS and _personal(k) and v is not None}
     consents = [
         (recipient, a[step] == "yes", state.answered_at.get(step, ""), CONSENT_WORDING_VERSION)

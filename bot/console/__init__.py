@@ -35,6 +35,13 @@ def init_app(app) -> None:
     csrf = CSRFProtect(app)
 
     @app.before_request
+    def _upload_limit():
+        # The app refuses large bodies; the staff report form carries evidence files. Set
+        # before the CSRF check below, which is the first to read the body.
+        if request.endpoint == "console.new_report" and request.method == "POST":
+            request.max_content_length = intake_form.MAX_UPLOAD_BYTES
+
+    @app.before_request
     def _csrf_check():
         # Checked by blueprint name when the request arrives, so blueprints registered after
         # this call (new channels) are covered by the same rule: exempt only if listed.

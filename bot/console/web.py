@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort, current_app, request
 from flask_login import current_user, login_required
 
 from bot.models import Case
@@ -29,6 +29,12 @@ APPROACHING_SECONDS = 2 * 3600
 def services() -> Services:
     """Return the application's services."""
     return current_app.extensions["reportbot"]
+
+
+def officer_translator():
+    """Return the translator for the officer's own language (their browser's), or English."""
+    catalogs = services().catalogs
+    return catalogs(catalogs.negotiate(request.accept_languages.best) or "en")
 
 
 def roles_required(*roles: str) -> Callable:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from zoneinfo import ZoneInfo
+
 import pytest
 from markupsafe import escape
 
+from bot.models import utcnow
 from tests.console.conftest import ROLES, csrf_from, login, report
 
 CASEWORK = {"duty1", "duty2", "cm", "boss"}
@@ -15,13 +20,18 @@ GETS = {
     "/console/audit": {"boss", "admin"},
     "/console/reports": {"boss", "analyst"},
     "/console/reports.csv": {"boss", "analyst"},
+    "/console/reports.xlsx": {"boss", "analyst"},
+    "/console/reports/annual": {"boss", "analyst"},
+    "/console/queue/live?since=0": CASEWORK,
+    "/console/queue?ref={ref}": CASEWORK,
 }
 POSTS = {
     "claim": CASEWORK, "first-contact": CASEWORK, "action-plan": CASEWORK,
     "note": CASEWORK, "hate-related": CASEWORK, "priority": CASEWORK, "flags": CASEWORK,
     "message": CASEWORK, "repair": CASEWORK,
-    "assign": {"boss"}, "close": {"cm", "boss"},
+    "assign": {"boss"}, "close": {"cm", "boss"}, "area": CASEWORK, "perpetrator": CASEWORK,
 }
+OTHER_POSTS = {"/console/reports/new/applies": CASEWORK}
 
 
 def _client_for(app, user):
@@ -43,6 +53,9 @@ def test_every_role_against_every_route(app, services, staff):
             response = client.post(f"/console/cases/{ref}/{action}",
                                    data={"csrf_token": token})
             _check(user, allowed, response, f"POST {action}")
+        for path, allowed in OTHER_POSTS.items():
+            response = client.post(path, data={"csrf_token": token})
+            _check(user, allowed, response, f"POST {path}")
 
 
 def _check(user, allowed, response, what):
@@ -109,20 +122,24 @@ def test_hostile_resident_text_is_stored_verbatim_and_shown_inert(app, services,
 def test_analysts_see_the_victims_profile_only_as_suppressed_counts(app, services, staff):
     from tests.helpers import VICTIM_REPORT, Resident
 
-    for n in range(6):
+    ages = ["18 to 34"] * 5 + ["75 or over", "55 to 74"]
+    for n, age in enumerate(ages):
         resident = Resident(services, channel="sms", sender=f"+44770090{n:04d}")
         for message, asked in VICTIM_REPORT:
             resident.says("yes" if asked == "review" and message == "no" else message)
             if resident.asked == "monitoring_age":
-                resident.says("18 to 34" if n < 5 else "75 or over")
+                resident.says(age)
                 for answer in ("White", "No religion", "no", "Straight", "yes"):
                     resident.says(answer)
                 resident.says("submit")
                 break
     client, _ = _client_for(app, "analyst")
     page = client.get("/console/reports").text
-    assert "18 34" in page and "fewer than 5" in page
-    csv = client.get("/console/reports.csv").text
-    assert "victims_last_12_months_age,18_34,5" in csv
-    assert "victims_last_12_months_age,75_plus,fewer than 5" in csv
-    assert "+44770090" not in page + csv
+    assert "18 to 34" in page and "fewer than 5" in page
+    export = client.get("/console/reports.csv").text
+    rows = list(csv.reader(io.StringIO(export)))
+    age = f"Victims' profile, {utcnow().astimezone(ZoneInfo('Europe/London')).year}: Age"
+    assert [age, "18 to 34", "People", "5"] in rows
+    assert [age, "75 or over", "People", "fewer than 5"] in rows
+    assert [age, "55 to 74", "People", "fewer than 5"] in rows
+    assert "+44770090" not in page + export

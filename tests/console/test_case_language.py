@@ -37,7 +37,8 @@ def test_a_welsh_speaking_officer_sees_choices_in_welsh(app, services, staff):
     client = app.test_client()
     login(client, "boss")
     page = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "cy"}).text
-    assert _welsh("It happened to me") in page
+    # Staff wording of the resident's answer ("It happened to me"), in Welsh.
+    assert _welsh("The victim") in page
     assert "Written in the resident&#39;s own words." in page
     english = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "en"}).text
-    assert "It happened to me" in english
+    assert "The victim" in english
