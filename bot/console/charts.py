@@ -10,6 +10,7 @@ beside a table of the same figures, which is what a screen reader reads.
 from __future__ import annotations
 
 import base64
+import math
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -41,6 +42,15 @@ def _config(**extra) -> dict:
             "print_values": True, "print_zeroes": False, **extra}
 
 
+def ticks(top: int) -> list[int]:
+    """Return whole-number axis marks from 0 past `top`, about six of them (1, 2, 5, 10…)."""
+    top = max(1, int(top))
+    raw = top / 6
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return list(range(0, math.ceil(top / step) * step + 1, step))
+
+
 def _data_uri(chart) -> str:
     tree = chart.render_tree()
     for parent in tree.iter():
@@ -53,8 +63,9 @@ def _data_uri(chart) -> str:
 
 def bars(title: str, pairs: Sequence[tuple[str, int]]) -> str:
     """Return a horizontal bar chart of (label, count) pairs as a data: address."""
-    chart = pygal.HorizontalBar(**_config(title=title, show_legend=False,
-                                          height=max(160, 60 + 34 * len(pairs))))
+    chart = pygal.HorizontalBar(**_config(
+        title=title, show_legend=False, height=max(160, 70 + 34 * len(pairs)),
+        y_labels=ticks(max((n for _label, n in pairs), default=0))))
     chart.x_labels = [label for label, _n in reversed(pairs)]
     chart.add(title, [n for _label, n in reversed(pairs)])
     return _data_uri(chart)
@@ -62,9 +73,11 @@ def bars(title: str, pairs: Sequence[tuple[str, int]]) -> str:
 
 def trend(title: str, months: Sequence[str], series: dict[str, Sequence[int]]) -> str:
     """Return a line chart of monthly counts, one line per series."""
-    chart = pygal.Line(**_config(title=title, height=380, x_label_rotation=0,
-                                 legend_at_bottom=True, print_values=len(months) <= 12,
-                                 dots_size=4, show_minor_x_labels=True))
+    top = max((max(values, default=0) for values in series.values()), default=0)
+    chart = pygal.Line(**_config(title=title, height=380, legend_at_bottom=True,
+                                 print_values=False, dots_size=4, y_labels=ticks(top),
+                                 x_labels_major_every=max(1, len(months) // 12),
+                                 show_minor_x_labels=len(months) <= 12))
     chart.x_labels = list(months)
     for name, values in series.items():
         chart.add(name, list(values))
@@ -73,7 +86,9 @@ def trend(title: str, months: Sequence[str], series: dict[str, Sequence[int]]) -
 
 def grouped(title: str, groups: Sequence[str], series: dict[str, Sequence[int]]) -> str:
     """Return a bar chart with one bar per series in each group (e.g. met, missed)."""
-    chart = pygal.Bar(**_config(title=title, height=360, legend_at_bottom=True))
+    top = max((max(values, default=0) for values in series.values()), default=0)
+    chart = pygal.Bar(**_config(title=title, height=360, legend_at_bottom=True,
+                                y_labels=ticks(top)))
     chart.x_labels = list(groups)
     for name, values in series.items():
         chart.add(name, list(values))

@@ -8,6 +8,7 @@ the officer's language.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from babel import Locale
 
@@ -79,7 +80,7 @@ def sections(f: Figures, t) -> list[Section]:
     out.append(Section(
         "trend", "Month by month", ["Month", "Cases", "Hate-related"],
         [[m, str(n), str(h)] for m, n, h in f.trend], "",
-        charts.trend("Cases received each month", [m for m, _n, _h in f.trend], series),
+        charts.trend("Cases received each month", _month_names(f), series),
         "Line chart: cases received each month. The same figures are in the table below."))
 
     strands = [(", ".join(wording.labels_of("strands", [code], t)), n)
@@ -127,6 +128,17 @@ def sections(f: Figures, t) -> list[Section]:
                         {d: dict(o) for d, o in PERPETRATOR_FIELDS.items()}, NOT_RECORDED,
                         "not recorded", f, PERPETRATOR_LABELS))
     out.append(_satisfaction(f, t))
+    return out
+
+
+def _month_names(f: Figures) -> list[str]:
+    """Return "Jan", "Feb"… for the chart, with the year when the period spans two."""
+    one_year = len(f.period.years) == 1
+    out = []
+    for month, _n, _h in f.trend:
+        year, number = month.split("-")
+        name = date(int(year), int(number), 1).strftime("%b")
+        out.append(name if one_year else f"{name} {year[2:]}")
     return out
 
 
