@@ -6,7 +6,7 @@ would be unsafe, and that channel can still reach them. The first question goes 
 the outbox like any staff message, in the resident's language, during working hours; the
 answers come back as ordinary messages, which the conversation runner hands to `answer`
 before the report flow. Not answering is fine: an unanswered survey lapses after
-`OPEN_FOR`, and the answers are counted in monitoring.
+`OPEN_FOR` after it was sent, and the answers are counted in monitoring.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Case, Conversation, SatisfactionSurvey, utcnow
+from bot.models import Case, Conversation, OutboxMessage, SatisfactionSurvey, utcnow
 from bot.outbox import enqueue
 from flows import survey as questions
 from flows.messages import Inbound, Outbound
@@ -67,9 +67,13 @@ def offer(session: Session, services, case: Case, now: datetime | None = None) -
         session, services.vault, kind="satisfaction_survey", channel=conversation.channel,
         payload={"text": questions.question(questions.SATISFACTION.id, t, case.reference,
                                             locale), "locale": locale},
-        dedupe_key=f"satisfaction_survey:{case.id}", conversation_id=conversation.id,
+        dedupe_key=_key(case.id), conversation_id=conversation.id,
         case_id=case.id, not_before=send_at,
     ) is not None
+
+
+def _key(case_id: int) -> str:
+    return f"satisfaction_survey:{case_id}"
 
 
 def answer(session: Session, services, conversation: Conversation, inbound: Inbound,
@@ -82,9 +86,14 @@ def answer(session: Session, services, conversation: Conversation, inbound: Inbo
         .where(SatisfactionSurvey.conversation_id == conversation.id,
                SatisfactionSurvey.status == "asked")
         .order_by(SatisfactionSurvey.id.desc()).limit(1))
-    if survey is None or now < survey.asked_at:
+    if survey is None:
         return None
-    if now - survey.asked_at > OPEN_FOR:
+    # Only once the question has really gone (the outbox says when), and not for ever.
+    sent_at = session.scalar(select(OutboxMessage.sent_at).where(
+        OutboxMessage.dedupe_key == _key(survey.case_id), OutboxMessage.status == "sent"))
+    if sent_at is None:
+        return None
+    if now - sent_at > OPEN_FOR:
         survey.status = "expired"
         return None
     t = services.catalogs(survey.locale)
