@@ -21,7 +21,6 @@ from tests.console.conftest import console_env, csrf_from, login
 from tests.test_languages import multilingual_org
 
 
-
 @pytest.fixture
 def settings(tmp_path, smtp) -> Settings:
     return make_settings(tmp_path, REPORTBOT_ORG_FILE=str(multilingual_org(tmp_path)),
