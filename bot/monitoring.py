@@ -20,9 +20,11 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Float,
     String,
+    Text,
     and_,
     cast,
     func,
@@ -142,6 +144,11 @@ def _elements(dialect: str, column):
     return func.json_each(column).table_valued("value")
 
 
+def _as_json(dialect: str, text_column):
+    """Read serialised JSON text as JSON again (PostgreSQL needs the cast; SQLite does not)."""
+    return cast(text_column, JSON) if dialect == "postgresql" else text_column
+
+
 def _state(done, due, now: datetime):
     """Say whether a deadline was met, missed, or is still running."""
     return when((and_(done.is_(None), due < now), "missed"), (done.is_(None), "pending"),
@@ -176,13 +183,15 @@ def figures(session: Session, p: Period, timezone: str, now: datetime,
     month = when(*((Case.received_at < end, label) for label, end in ends[:-1]),
                  else_=ends[-1][0]) if len(ends) > 1 else literal(ends[0][0], String)
     y = select(
-        Case.id, Case.hate_related, Case.channel, Case.language, Case.area, Case.status,
-        Case.outcome, Case.conversation_id, Case.reporter_role, Case.first_contact_hours,
-        Case.strands, Case.incident_types,
-        func.json_array_length(Case.strands).label("named"), month.label("month"),
+        Case.id, Case.hate_related, Case.channel, Case.language, Case.area,
+        (Case.status == "closed").label("closed"), Case.outcome, Case.conversation_id,
+        Case.reporter_role, Case.first_contact_hours, Case.strands, Case.incident_types,
+        month.label("month"),
         _state(Case.first_contact_at, Case.first_contact_due, now).label("fc"),
         _state(Case.action_plan_at, Case.action_plan_due, now).label("ap"),
-        Case.answers["ongoing"].as_string().label("ongoing"),
+        # The serialised answers, searched as text: parsing each case's whole JSON to read
+        # one answer would cost more than every other figure together.
+        cast(Case.answers, Text).like('%"ongoing": "ongoing"%').label("ongoing"),
     ).where(*where).cte("y").prefix_with("MATERIALIZED")
 
     def count_if(condition):
@@ -190,37 +199,53 @@ def figures(session: Session, p: Period, timezone: str, now: datetime,
 
     # Single-row figures in one pass: totals, deadlines, strands named, "happened before".
     singles = {"total": func.count(), "hate": count_if(y.c.hate_related),
-               "named": count_if(y.c.named > 0), "ongoing": count_if(y.c.ongoing == "ongoing")}
+               "ongoing": count_if(y.c.ongoing)}
     for clock in ("fc", "ap"):
         for state in ("met", "missed", "pending"):
             singles[f"{clock}_{state}"] = count_if(y.c[clock] == state)
     one = select(*(e.label(name) for name, e in singles.items())).select_from(y) \
         .cte("one").prefix_with("MATERIALIZED")
-    # Each list is unnested once, into its own table of (case, value).
-    strand, kind = _elements(dialect, y.c.strands), _elements(dialect, y.c.incident_types)
-    ys = select(y.c.id, strand.c.value).select_from(y).join(strand, true()) \
-        .cte("ys").prefix_with("MATERIALIZED")
-    yt = select(y.c.id, kind.c.value).select_from(y).join(kind, true()) \
-        .cte("yt").prefix_with("MATERIALIZED")
+    # The plain dimensions in one pass: cases counted by every combination that occurs,
+    # then each figure adds up the combinations.
+    keys = (y.c.month, y.c.channel, y.c.language, y.c.area, y.c.outcome, y.c.closed,
+            y.c.hate_related)
+    dims = select(*keys, func.count().label("n")).group_by(*keys) \
+        .cte("dims").prefix_with("MATERIALIZED")
+    # The lists of strands and types take few distinct forms (["religion"], ...): count the
+    # cases of each form first, then unnest only the forms, weighted by their counts.
+    forms = select(cast(y.c.strands, Text).label("strands"),
+                   cast(y.c.incident_types, Text).label("types"),
+                   func.count().label("n")).group_by(cast(y.c.strands, Text),
+                                                     cast(y.c.incident_types, Text)) \
+        .cte("forms").prefix_with("MATERIALIZED")
+    strand = _elements(dialect, _as_json(dialect, forms.c.strands))
+    kind = _elements(dialect, _as_json(dialect, forms.c.types))
+    strand2 = _elements(dialect, _as_json(dialect, forms.c.strands))
+    kind2 = _elements(dialect, _as_json(dialect, forms.c.types))
     # A conversation is one resident on one channel: the same one reporting again.
     repeat = (select(func.count().label("n")).select_from(y)
               .where(y.c.reporter_role == "victim", y.c.conversation_id.is_not(None))
               .group_by(y.c.conversation_id).having(func.count() > 1).subquery())
-    surveys = select(SatisfactionSurvey).join(y, y.c.id == SatisfactionSurvey.case_id) \
-        .subquery()
+    surveys = select(SatisfactionSurvey.satisfaction, SatisfactionSurvey.report_again) \
+        .join(y, y.c.id == SatisfactionSurvey.case_id).cte("surveys")
     parts = [
         *(select(*_row(name, n=one.c[name])) for name in singles),
-        select(*_row("month", y.c.month, n=func.count(), x=count_if(y.c.hate_related)))
-        .group_by(y.c.month),
-        *(select(*_row(name, column, n=func.count())).group_by(column)
-          for name, column in (("channel", y.c.channel), ("language", y.c.language),
-                               ("area", y.c.area))),
-        select(*_row("outcome", y.c.outcome, n=func.count())).where(y.c.status == "closed")
-        .group_by(y.c.outcome),
-        select(*_row("strand", ys.c.value, n=func.count())).group_by(ys.c.value),
-        select(*_row("type", yt.c.value, n=func.count())).group_by(yt.c.value),
-        select(*_row("strand_type", ys.c.value, yt.c.value, n=func.count()))
-        .select_from(ys).join(yt, yt.c.id == ys.c.id).group_by(ys.c.value, yt.c.value),
+        select(*_row("month", dims.c.month, n=func.sum(dims.c.n),
+                     x=func.sum(when((dims.c.hate_related, dims.c.n), else_=0))))
+        .group_by(dims.c.month),
+        *(select(*_row(name, dims.c[name], n=func.sum(dims.c.n))).group_by(dims.c[name])
+          for name in ("channel", "language", "area")),
+        select(*_row("outcome", dims.c.outcome, n=func.sum(dims.c.n)))
+        .where(dims.c.closed).group_by(dims.c.outcome),
+        select(*_row("strand", strand.c.value, n=func.sum(forms.c.n))).select_from(forms)
+        .join(strand, true()).group_by(strand.c.value),
+        select(*_row("named", n=func.sum(forms.c.n))).where(
+            func.json_array_length(_as_json(dialect, forms.c.strands)) > 0),
+        select(*_row("type", kind.c.value, n=func.sum(forms.c.n))).select_from(forms)
+        .join(kind, true()).group_by(kind.c.value),
+        select(*_row("strand_type", strand2.c.value, kind2.c.value, n=func.sum(forms.c.n)))
+        .select_from(forms).join(strand2, true()).join(kind2, true())
+        .group_by(strand2.c.value, kind2.c.value),
         select(*_row("median", x=_median(dialect, y))),
         select(*_row("repeat", n=func.count(), x=func.sum(repeat.c.n))).select_from(repeat),
         select(*_row("surveys", n=func.count(), x=func.avg(surveys.c.satisfaction)))
@@ -232,8 +257,10 @@ def figures(session: Session, p: Period, timezone: str, now: datetime,
     ]
     if dialect == "postgresql":
         # The planner overestimates the unnested JSON lists a hundredfold and would spend
-        # seconds compiling this one-off statement to machine code.
+        # seconds compiling this one-off statement to machine code; and the combinations of
+        # a year's dimensions are grouped in memory (a few MB) rather than by sorting.
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     rows: dict[str, list[tuple]] = {}
     for kind_, key, key2, n, x in session.execute(union_all(*parts)).all():
         rows.setdefault(kind_, []).append((key, key2, n, x))
