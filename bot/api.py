@@ -79,6 +79,7 @@ def case_json(case: Case, timezone: str) -> dict:
         "repair_needed": case.repair_needed,
         "preserve_evidence": case.preserve_evidence,
         "assignee": case.assignee,
+        "area": case.area,
     }
 
 

@@ -140,5 +140,10 @@ from channels.telegram_cli import telegram as _telegram  # noqa: E402
 main.add_command(_telegram)
 
 
+from bot.monitoring_cli import monitoring as _monitoring  # noqa: E402
+
+main.add_command(_monitoring)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,28 @@
+"""`reportbot monitoring rebuild`: recount the yearly profile counts from the sealed answers.
+
+Needed once for a database that held cases before the counts existed (migration
+i16_console), and harmless at any time: it replaces every count in one transaction.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("monitoring")
+def monitoring() -> None:
+    """Monitoring figures (policy 13)."""
+
+
+@monitoring.command("rebuild")
+def rebuild() -> None:
+    """Recount the victims' and perpetrators' profile counts from the sealed answers."""
+    from bot import profiles
+    from bot.cli import _ensure_schema, _services, _settings
+
+    settings = _settings()
+    _ensure_schema(settings)
+    services = _services(settings)
+    with services.db.write() as session:
+        count = profiles.rebuild(session, services.vault, services.org.timezone)
+    click.echo(f"recounted the profiles of {count} case(s)")
