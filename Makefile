@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test install lock compile extract update check-translations lint chromium bench clean
+.PHONY: run test install lock compile extract update check-translations lint chromium axe bench clean
 
 # Installs exactly what uv.lock records (hashes checked); fails if the lock is stale.
 # uv itself is bootstrapped into the virtual environment with pip when the machine lacks it.
@@ -36,7 +36,7 @@ run: install
 	$(BIN)/reportbot serve --host 127.0.0.1 --port $(PORT)
 
 ## The whole suite: lint, translations, unit, PostgreSQL (when TEST_DATABASE_URL is set), browser.
-test: install chromium
+test: install chromium axe
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/ruff check --select S --extend-exclude tests .
@@ -74,6 +74,16 @@ chromium:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# ---- axe-core checks the console pages for WCAG violations in the browser tests -------------
+# From the npm registry at the exact version in tests/browser/package-lock.json; `npm ci`
+# refuses a package whose sha512 differs from the lock's integrity field.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+axe: $(AXE)
+
 ## Figures, not tests: every channel under gunicorn beside a bare Flask baseline, then the
 ## queue and case page with up to 1,000,000 cases, then console sign-in timing per kind of
 ## failure (PostgreSQL; set TEST_DATABASE_URL).
@@ -84,5 +94,5 @@ bench: install
 	$(BIN)/python bench/signin.py --postgres $(BENCH_PG)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache tests/browser/node_modules
 	find locales -name '*.mo' -delete

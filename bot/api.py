@@ -119,6 +119,7 @@ def case_json(case: Case, timezone: str) -> dict:
         "preserve_evidence": case.preserve_evidence,
         "assignee": case.assignee,
         "sensitive": case.sensitive,
+        "area": case.area,
     }
 
 

@@ -22,6 +22,7 @@ from bot.app import Assembly, assemble, create_app
 from bot.cli_errors import Problem, ReportbotGroup
 from bot.console.cli import SCOPE_OPTION, api_tokens, create_token, create_user, staff
 from bot.db import alembic_config, current_revisions, upgrade_database
+from bot.monitoring_cli import monitoring
 from bot.services import Services, build_services
 from bot.serving import Server
 from bot.settings import Settings
@@ -192,6 +193,7 @@ main.add_command(create_user)
 main.add_command(staff)
 main.add_command(api_tokens)
 main.add_command(telegram.commands)
+main.add_command(monitoring)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,8 +46,12 @@ class CaseDraft:
     preserve_evidence: str | None
     choice_answers: dict[str, Any]
     personal: dict[str, Any]
-    consents: list[tuple[str, bool, str, str]]
+    # (recipient, granted, answered at ISO 8601, wording version[, given to, method]):
+    # the last two only for consent given to a member of staff.
+    consents: list[tuple]
     answer_times: dict[str, str] = field(default_factory=dict)
+    # The area chosen by staff; otherwise the store finds it from the address's postcode.
+    area: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,10 @@ def draft_from(state: ConversationState) -> CaseDraft:
         perceived_by = ["victim"]
     # Typed text and equality monitoring answers are personal (sealed); other choices are
     # kept in the clear for filtering.
-    choice_answers = {k: v for k, v in a.items() if k in _STEPS and not is_personal(k)}
+    # A skipped question is kept as None with the choices, so staff can tell it from a
+    # question not asked yet.
+    choice_answers = {k: v for k, v in a.items()
+                      if k in _STEPS and (not is_personal(k) or v is None)}
     personal = {k: v for k, v in a.items() if k in _STEPS and is_personal(k) and v is not None}
     consents = [
         (recipient, a[step] == "yes", state.answered_at.get(step, ""), CONSENT_WORDING_VERSION)

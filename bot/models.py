@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -135,7 +136,7 @@ class Case(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     channel: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(16), default="en")
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     counts_from: Mapped[datetime] = mapped_column(UTCDateTime)
     out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False)
     first_contact_due: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -167,6 +168,12 @@ class Case(Base):
     # was given ({step id: ISO instant}), including details added after the acknowledgement.
     deadline_rule: Mapped[str | None] = mapped_column(String(20))
     answer_times: Mapped[dict | None] = mapped_column(JSON)
+    # Added by the console's second pass (migration i16_console). The area is a name from
+    # the organisation file, not an address; the perpetrator profile is sealed JSON; the
+    # working hours to first contact are kept so monitoring can take a median in SQL.
+    area: Mapped[str | None] = mapped_column(String(60), index=True)
+    perpetrator_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    first_contact_hours: Mapped[float | None] = mapped_column(Float)
 
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case",
                                                    order_by="CaseEvent.id")
@@ -240,6 +247,10 @@ class Consent(Base):
     granted: Mapped[bool] = mapped_column(Boolean)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     wording_version: Mapped[str] = mapped_column(String(30))
+    # For consent given to a member of staff (phone, in person, post): to whom, and how
+    # ("verbal" or "written"); a chat answer has neither ("conversation").
+    given_to: Mapped[str | None] = mapped_column(String(120))
+    method: Mapped[str | None] = mapped_column(String(20))
 
     case: Mapped[Case] = relationship(back_populates="consents")
 
@@ -250,7 +261,9 @@ class Evidence(Base):
     __tablename__ = "evidence"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    # None for a file a member of staff uploaded with a report taken in person or by post.
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"),
+                                                        index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     content_type: Mapped[str] = mapped_column(String(100))
@@ -446,3 +459,48 @@ class SenderRate(Base):
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SatisfactionSurvey(Base):
+    """The two questions a resident is asked after their case closes (policy 13.1).
+
+    One per case. `status` is "asked" until both answers are in ("answered"), the resident
+    turned to something else ("declined"), or the survey lapsed ("expired"); no reply is
+    fine. `misunderstood` counts replies that were not an answer, so the resident is
+    re-asked once and then left alone.
+    """
+
+    __tablename__ = "satisfaction_surveys"
+    __table_args__ = (
+        CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5",
+                        name="score_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    locale: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20), default="asked")
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    report_again: Mapped[str | None] = mapped_column(String(20))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    misunderstood: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProfileCount(Base):
+    """How many victims or perpetrators of one year gave one profile answer (policy 13.4).
+
+    The answers themselves stay sealed on their cases; this table holds only yearly
+    totals with no link to any case, so monitoring can add them up in SQL. It is kept in
+    step with the cases in the same transaction as every change (bot/profiles.py).
+    """
+
+    __tablename__ = "profile_counts"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hate_related: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(20), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)

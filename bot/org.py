@@ -7,7 +7,8 @@ known one (``organisation.out_of_hour_phone: unknown setting; did you mean
 out_of_hours_phone?``). Texts a resident sees may be given per language in a
 ``..._translations`` table beside them, falling back to English. The duty rota
 (``[[duty_rota]]``) and the managers (``[[managers]]``) say which staff are told of what,
-and how (see bot/rota.py for who counts as on duty).
+and how (see bot/rota.py for who counts as on duty). The areas (``[[areas]]``) name the
+landlord's estates and their postcode districts (bot/areas.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.areas import DISTRICT, NAME_MAX, Area
 from bot.errors import ConfigError
 from bot.rota import DAY_NAMES, Manager, RotaEntry, StaffTargets
 from bot.sla import NATION_SUBDIVISIONS, WorkingHours
@@ -84,6 +86,7 @@ class Organisation:
     repairs_timescale_translations: Mapping[str, str] = field(default_factory=dict)
     duty_rota: tuple[RotaEntry, ...] = ()
     managers: tuple[Manager, ...] = ()
+    areas: tuple[Area, ...] = ()
 
     @property
     def timezone(self) -> str:
@@ -246,6 +249,25 @@ class RotaTable(StaffTable):
             raise ValueError("same as from; leave both out for the whole day")
         return until
 
+def _districts(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(d, str) for d in value):
+        raise ValueError(f"expected a list like [\"E1\", \"E2\"], got {value!r}")
+    districts = [d.strip().upper() for d in value]
+    for district in districts:
+        if not DISTRICT.match(district):
+            raise ValueError(f"{district!r} is not a postcode district like \"E1\" or "
+                             "\"SW1A\"")
+    return districts
+
+
+class AreaTable(_Table):
+    """`[[areas]]`: one area or estate and the postcode districts it covers."""
+
+    name: Annotated[Text, Field(max_length=NAME_MAX)]
+    postcode_districts: Annotated[list[str], BeforeValidator(_districts)] = Field(
+        default_factory=list)
+
+
 class OrganisationFile(_Table):
     """The whole organisation file."""
 
@@ -254,6 +276,23 @@ class OrganisationFile(_Table):
     support_contacts: list[SupportContactTable] = Field(default_factory=list)
     duty_rota: list[RotaTable] = Field(default_factory=list)
     managers: list[StaffTable] = Field(default_factory=list)
+    areas: list[AreaTable] = Field(default_factory=list)
+
+    @field_validator("areas")
+    @classmethod
+    def _areas_apart(cls, areas: list[AreaTable]) -> list[AreaTable]:
+        names: set[str] = set()
+        owner: dict[str, str] = {}
+        for area in areas:
+            if area.name.casefold() in names:
+                raise ValueError(f"{area.name!r} is listed twice")
+            names.add(area.name.casefold())
+            for district in area.postcode_districts:
+                if district in owner:
+                    raise ValueError(f"{district} is in both {owner[district]!r} and "
+                                     f"{area.name!r}")
+                owner[district] = area.name
+        return areas
 
     def build(self) -> Organisation:
         """Return the organisation the application reads."""
@@ -272,6 +311,7 @@ class OrganisationFile(_Table):
                                       days=frozenset(r.days) if r.days else None,
                                       start=r.start, until=r.until) for r in self.duty_rota),
             managers=tuple(Manager(name=m.name, targets=m.targets()) for m in self.managers),
+            areas=tuple(Area(a.name, tuple(a.postcode_districts)) for a in self.areas),
         )
 
 # ---- loading and error reports -------------------------------------------------------------

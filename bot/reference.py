@@ -20,6 +20,7 @@ __all__ = [
     "REFERENCE_LENGTH",
     "check_character",
     "is_valid",
+    "near_misses",
     "new_reference",
     "normalise",
 ]
@@ -64,14 +65,20 @@ def new_reference(rng: random.Random = _SYSTEM_RANDOM) -> str:
     return _display(body + check_character(body))
 
 
-def normalise(text: str) -> str | None:
-    """Return the display form of a typed reference, or None if it is not a valid one."""
+def _compact(text: str) -> str | None:
+    """Return the typed text upper-cased without spaces or separators, or None if too long."""
     if not isinstance(text, str) or len(text) > _MAX_INPUT_LENGTH:
         return None
     # NFKC folds full-width characters typed on CJK keyboards to plain ASCII.
     folded = unicodedata.normalize("NFKC", text).upper()
-    compact = "".join(c for c in folded if not (c.isspace() or c in _SEPARATORS))
-    if len(compact) != REFERENCE_LENGTH or any(c not in _VALUES for c in compact):
+    return "".join(c for c in folded if not (c.isspace() or c in _SEPARATORS))
+
+
+def normalise(text: str) -> str | None:
+    """Return the display form of a typed reference, or None if it is not a valid one."""
+    compact = _compact(text)
+    if compact is None or len(compact) != REFERENCE_LENGTH or any(
+            c not in _VALUES for c in compact):
         return None
     body, check = compact[:BODY_LENGTH], compact[BODY_LENGTH:]
     if check_character(body) != check:
@@ -82,3 +89,43 @@ def normalise(text: str) -> str | None:
 def is_valid(text: str) -> bool:
     """Return whether the text is a well-formed reference with a correct check character."""
     return normalise(text) is not None
+
+
+# Characters the alphabet leaves out, read as the one they are mistaken for: someone who
+# sees "2" may type "Z". (0/O and 1/I are both left out, so there is no safe guess.)
+_LOOKALIKES = str.maketrans({"Z": "2", "S": "5", "B": "8"})
+
+
+def near_misses(text: str) -> list[str]:
+    """Return the valid references one slip away from what was typed, in display form.
+
+    A slip is one wrong character (the check character or any other), two neighbours
+    swapped, the check character left off, or a left-out look-alike (Z for 2). A valid
+    reference is returned as itself. The caller keeps those that exist: "did you mean".
+    """
+    compact = _compact(text)
+    if compact is None:
+        return []
+    compact = compact.translate(_LOOKALIKES)
+    if any(c not in _VALUES for c in compact):
+        return []
+    found: dict[str, None] = {}
+
+    def consider(candidate: str) -> None:
+        if check_character(candidate[:BODY_LENGTH]) == candidate[BODY_LENGTH:]:
+            found[_display(candidate)] = None
+
+    if len(compact) == BODY_LENGTH:
+        found[_display(compact + check_character(compact))] = None
+    elif len(compact) == REFERENCE_LENGTH:
+        consider(compact)
+        body = compact[:BODY_LENGTH]
+        found[_display(body + check_character(body))] = None
+        for i in range(BODY_LENGTH):
+            for char in ALPHABET:
+                if char != compact[i]:
+                    consider(compact[:i] + char + compact[i + 1:])
+        for i in range(REFERENCE_LENGTH - 1):
+            if compact[i] != compact[i + 1]:
+                consider(compact[:i] + compact[i + 1] + compact[i] + compact[i + 2:])
+    return list(found)

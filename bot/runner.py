@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from bot import chatmemo, notify, ratelimit
+from bot import chatmemo, notify, ratelimit, survey
 from bot.intake import detail_from, draft_from
 from bot.models import Case, Conversation, Evidence, InboundMessage, utcnow
 from bot.outbox import enqueue
@@ -139,12 +139,19 @@ class ConversationRunner:
                 refusal = self._over_limit(session, conv, rate_limit, now)
                 if refusal is not None:
                     return TurnResult(refusal, False, refused=True)
-            ctx = self._context(session, conv, now)
-            self._keep_media(session, conv, inbound.media, now)
-            turn = self._turn(conv, inbound, ctx, now)
-            self._save(conv, turn, now, inbound=True)
-            self._remember(session, conv, inbound, turn.replies, now)
-            result = TurnResult(turn.replies, turn.state.phase is Phase.SUBMITTED)
+            # After a case closes, its satisfaction survey takes the answers (13.1).
+            answered = survey.answer(session, s, conv, inbound, now)
+            if answered is not None:
+                conv.last_inbound_at = now
+                replies, done = answered, conv.phase == Phase.SUBMITTED.value
+            else:
+                ctx = self._context(session, conv, now)
+                self._keep_media(session, conv, inbound.media, now)
+                turn = self._turn(conv, inbound, ctx, now)
+                self._save(conv, turn, now, inbound=True)
+                replies, done = turn.replies, turn.state.phase is Phase.SUBMITTED
+            self._remember(session, conv, inbound, replies, now)
+            result = TurnResult(replies, done)
             if then is not None:
                 then(TurnTx(session, s, conv), result)
             return result

@@ -39,7 +39,7 @@ class Services:
     @cached_property
     def store(self) -> CaseStore:
         """Return the case store."""
-        return CaseStore(self.vault, self.calendar)
+        return CaseStore(self.vault, self.calendar, self.org.areas)
 
     @cached_property
     def guess_language(self) -> LanguageGuesser:

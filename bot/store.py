@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Text, cast, select, text
+from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import profiles
+from bot.areas import Area, area_for
 from bot.crypto import Vault
 from bot.errors import UnknownCase
 from bot.intake import CaseDraft, Detail
 from bot.models import API_SCOPES, ApiToken, Case, CaseEvent, Consent, utcnow
-from bot.reference import new_reference, normalise
+from bot.reference import near_misses, new_reference, normalise
 from bot.sla import DEADLINE_RULE, WorkingCalendar
 from flows.report import CONSENT_WORDING_VERSION
 
@@ -37,14 +40,20 @@ class QueueFilter:
     assignee: str | None = None
     overdue: bool = False
     include_closed: bool = False
+    incident_type: str | None = None
+    area: str | None = None
+    # Only cases with a larger id (the live queue asks what arrived since it was drawn).
+    after_id: int | None = None
 
 
 class CaseStore:
     """Create and read cases; personal fields are sealed with the vault."""
 
-    def __init__(self, vault: Vault, calendar: WorkingCalendar) -> None:
+    def __init__(self, vault: Vault, calendar: WorkingCalendar,
+                 areas: Sequence[Area] = ()) -> None:
         self.vault = vault
         self.calendar = calendar
+        self.areas = tuple(areas)
 
     def create(self, session: Session, draft: CaseDraft, *, channel: str, language: str,
                received_at: datetime, conversation_id: int | None = None,
@@ -79,6 +88,7 @@ class CaseStore:
                 answers=draft.choice_answers,
                 details_enc=self.vault.seal_json(draft.personal),
                 conversation_id=conversation_id,
+                area=draft.area or area_for(self.areas, draft.personal.get("location")),
             )
             case.refresh_next_deadline()
             try:
@@ -91,12 +101,16 @@ class CaseStore:
             break
         else:  # pragma: no cover - 8 collisions in a 43-bit space
             raise RuntimeError("could not allocate a unique case reference")
-        for recipient, granted, answered_at, wording in draft.consents:
+        for recipient, granted, answered_at, wording, *staff in draft.consents:
+            given_to, method = (staff + [None, None])[:2]
             session.add(Consent(
                 case_id=case.id, recipient=recipient, granted=granted,
                 answered_at=datetime.fromisoformat(answered_at) if answered_at else received_at,
-                wording_version=wording,
+                wording_version=wording, given_to=given_to, method=method or "conversation",
             ))
+        profiles.move(session, Counter(), profiles.contributions(
+            profiles.case_year(case, self.calendar.hours.timezone), case.hate_related,
+            draft.personal, None))
         self.record(session, case, "received", actor, channel=channel, language=language,
                     out_of_hours=deadlines.out_of_hours)
         if draft.hate_related:
@@ -118,11 +132,18 @@ class CaseStore:
                        else utcnow())
         if detail.personal:
             details = self.details(case)
+            timezone = self.calendar.hours.timezone
+            before = profiles.of_case(case, self.vault, timezone, dict(details))
             if detail.value is None:
                 details.pop(detail.step, None)
             else:
                 details[detail.step] = detail.value
             case.details_enc = self.vault.seal_json(details)
+            if detail.monitoring:
+                # Equality answers given after the acknowledgement count in the profiles
+                # as they arrive, like those of a report made in one go.
+                profiles.move(session, before,
+                              profiles.of_case(case, self.vault, timezone, details))
         else:
             # JSON columns are replaced, not changed in place, so the change is saved.
             case.answers = {**(case.answers or {}), detail.step: detail.value}
@@ -169,11 +190,40 @@ class CaseStore:
             raise UnknownCase(reference)
         return case
 
+    def lookup(self, session: Session, typed: str) -> tuple[Case | None, list[str]]:
+        """Find the case a typed reference names, or the existing references it nearly is.
+
+        Spacing, case and separators never matter; a mistyped check character (or one
+        other slip) yields the references that exist, for a "did you mean".
+        """
+        canonical = normalise(typed)
+        if canonical:
+            case = session.scalar(select(Case).where(Case.reference == canonical))
+            if case is not None:
+                return case, []
+        candidates = [c for c in near_misses(typed) if c != canonical]
+        if not candidates:
+            return None, []
+        found = session.scalars(select(Case.reference).where(
+            Case.reference.in_(candidates))).all()
+        return None, sorted(found)
+
     def queue(self, session: Session, flt: QueueFilter | None = None, *, limit: int = 50,
               offset: int = 0, now: datetime | None = None) -> Sequence[Case]:
         """Return cases in duty-queue order: high priority first, then earliest deadline."""
-        flt = flt or QueueFilter()
-        query = select(Case)
+        query = self._filtered(select(Case), flt or QueueFilter(), now)
+        query = query.order_by(Case.priority_rank, Case.next_deadline.asc().nulls_last(),
+                               Case.id)
+        return session.scalars(query.limit(limit).offset(offset)).all()
+
+    def queue_count(self, session: Session, flt: QueueFilter | None = None, *,
+                    now: datetime | None = None) -> int:
+        """Return how many cases the queue filter matches."""
+        query = self._filtered(select(func.count()).select_from(Case), flt or QueueFilter(),
+                               now)
+        return session.scalar(query) or 0
+
+    def _filtered(self, query, flt: QueueFilter, now: datetime | None):
         if flt.status:
             query = query.where(Case.status == flt.status)
         if not flt.include_closed and flt.status != "closed":
@@ -187,9 +237,14 @@ class CaseStore:
             # Strands are a short JSON list; a LIKE on the serialised form works on both
             # engines and the value is checked against the known codes by the caller.
             query = query.where(cast(Case.strands, Text).like(f'%"{flt.strand}"%'))
-        query = query.order_by(Case.priority_rank, Case.next_deadline.asc().nulls_last(),
-                               Case.id)
-        return session.scalars(query.limit(limit).offset(offset)).all()
+        if flt.incident_type:
+            query = query.where(cast(Case.incident_types, Text).like(
+                f'%"{flt.incident_type}"%'))
+        if flt.area:
+            query = query.where(Case.area == flt.area)
+        if flt.after_id is not None:
+            query = query.where(Case.id > flt.after_id)
+        return query
 
 
 # ---- API tokens ------------------------------------------------------------------------

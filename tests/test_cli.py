@@ -39,6 +39,10 @@ def test_db_upgrade_then_terminal_chat_makes_a_report(tmp_path):
     assert result.exit_code == 0, result.output
     assert "1. Yes, I am in danger\n2. No" in result.output
     assert "Your reference number is" in result.output
+    # The yearly profile counts can be recounted from the sealed answers.
+    recount = runner.invoke(main, ["monitoring", "rebuild"], env=_env(tmp_path))
+    assert recount.exit_code == 0, recount.output
+    assert "recounted the profiles of 1 case(s)" in recount.output
 
 
 def test_bad_configuration_fails_with_the_setting_named(tmp_path):

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from tests.databases import migrated
 from bot.models import Case
 from bot.services import build_services
 from tests.channels.fake_telegram import FakeBotApi
@@ -23,6 +22,7 @@ from tests.channels.test_terminal import TerminalResident
 from tests.channels.test_webchat import WebchatResident
 from tests.channels.twilio_support import TwilioResident, twilio_env
 from tests.conftest import make_settings
+from tests.databases import migrated
 
 GOAL = {"named victim": 16, "anonymous victim": 12}
 

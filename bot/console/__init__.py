@@ -38,6 +38,13 @@ def init_app(app, csrf_exempt: Iterable[str]) -> None:
     csrf = CSRFProtect(app)
 
     @app.before_request
+    def _upload_limit():
+        # The app refuses large bodies; the staff report form carries evidence files. Set
+        # before the CSRF check below, which is the first to read the body.
+        if request.endpoint == "console.new_report" and request.method == "POST":
+            request.max_content_length = intake_form.MAX_UPLOAD_BYTES
+
+    @app.before_request
     def _csrf_check():
         # Checked when the request arrives: a blueprint is exempt only if listed, so any
         # other blueprint (a new page) is protected by default.

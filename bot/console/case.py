@@ -17,14 +17,16 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.console import audit, casework, forms, messaging
+from bot.console import audit, casework, forms, messaging, wording
 from bot.console.permissions import actions_for
+from bot.console.queue import summary
 from bot.console.web import (
     CASEWORK,
     CLOSERS,
     MANAGERS,
     bp,
     can_see_full,
+    officer_translator,
     reply_channels,
     roles_required,
     time_left,
@@ -32,6 +34,7 @@ from bot.console.web import (
 from bot.console.web import services as _services
 from bot.errors import PriorityDowngradeRefused
 from bot.models import Case, CaseNote, Evidence, StaffUser, utcnow
+from bot.profiles import PERPETRATOR_FIELDS
 
 _SAFE_TYPE = re.compile(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")
 
@@ -47,49 +50,76 @@ def _local_to_utc(naive):
     return naive.replace(tzinfo=ZoneInfo(_services().org.timezone)).astimezone(UTC)
 
 
-def _forms(case: Case) -> dict:
-    now_local = utcnow().astimezone(ZoneInfo(_services().org.timezone)).replace(
+def _forms(case: Case, perpetrator: dict) -> dict:
+    s = _services()
+    now_local = utcnow().astimezone(ZoneInfo(s.org.timezone)).replace(
         second=0, microsecond=0, tzinfo=None)
     first = forms.FirstContactForm(prefix="fc", when=now_local,
                                    by=current_user.display_name)
     message = forms.MessageForm(prefix="msg", nonce=secrets.token_hex(16))
     message.template.choices = forms.choices(messaging.TEMPLATE_NAMES.items())
+    priority = forms.PriorityForm(prefix="prio", priority=case.priority)
+    # Only what may be chosen: a hate-related case is never lowered (4.11).
+    priority.priority.choices = forms.allowed_priorities(case.hate_related)
+    area = forms.AreaForm(prefix="area", area=case.area or "")
+    area.area.choices = forms.choices([("", "Not set"), *((a.name, a.name)
+                                                          for a in s.org.areas)])
     return {
         "first": first,
         "plan": forms.ActionPlanForm(prefix="ap", when=now_local),
         "note": forms.NoteForm(prefix="note"),
         "hate": forms.HateForm(prefix="hate"),
-        "priority": forms.PriorityForm(prefix="prio", priority=case.priority),
+        "priority": priority,
         "flags": forms.FlagsForm(prefix="flags", obj=case),
         "close": forms.CloseForm(prefix="close"),
         "assign": forms.AssignForm(prefix="assign"),
         "repair": forms.RepairForm(prefix="repair"),
+        "area": area,
+        "perpetrator": forms.PerpetratorForm(prefix="perp", data=perpetrator),
         "message": message,
     }
+
+
+def repair_asked(case: Case) -> bool:
+    """Return whether the reporter asked for (or was unsure about) a repair (4.8)."""
+    return bool(case.repair_needed) or (case.answers or {}).get("repair_needed") in (
+        "yes", "not_sure")
 
 
 @bp.get("/cases/<reference>")
 @roles_required(*CASEWORK)
 def case_page(reference: str):
-    """Show a case in full (or, if sensitive and not yours, its outline); audited."""
+    """Show a case: what to do next first, then the report; audited.
+
+    A sensitive case that is not yours (8.3) shows only its outline.
+    """
     s = _services()
     now = utcnow()
+    t = officer_translator()
+    perpetrator: dict = {}
     with s.db.write() as session:
         case = _case(session, reference)
         full = can_see_full(current_user, case)
         audit.record(session, current_user.username, "case_viewed", case,
                      full=full)
         context = {"case": case, "full": full, "timezone": s.org.timezone,
-                   "left": time_left(s.calendar, now, case), "events": list(case.events)}
+                   "left": time_left(s.calendar, now, case), "events": list(case.events),
+                   "summary": summary(case, t),
+                   "strand_labels": ", ".join(wording.labels_of("strands", case.strands, t))}
         if full:
             details = s.store.details(case)
             conversation = casework.conversation_of(session, case)
+            perpetrator = s.vault.open_json(case.perpetrator_enc) or {}
             context.update(
-                # Choices in the officer's own language (their browser's), free text as
-                # the resident wrote it. Equality monitoring answers are not shown here:
-                # residents were told they do not change how their report is dealt with.
-                answers=casework.answers(case, details, s.catalogs(
-                    s.catalogs.negotiate(request.accept_languages.best) or "en")),
+                # In staff wording and the officer's own language (their browser's); free
+                # text as the resident wrote it. Equality monitoring answers are not shown
+                # here: residents were told they do not change how their report is dealt
+                # with.
+                answers=wording.report_answers(
+                    case.answers or {}, details, case.received_at, s.org.timezone, t,
+                    steps=s.flow.steps,
+                    leave_out=frozenset(step.id for step in s.flow.steps
+                                        if step.section == "monitoring")),
                 evidence=session.scalars(select(Evidence).where(
                     Evidence.case_id == case.id).order_by(Evidence.id)).all(),
                 notes=[(n, s.vault.open_text(n.text_enc)) for n in session.scalars(
@@ -98,15 +128,17 @@ def case_page(reference: str):
                 reach=messaging.reachability(case, conversation, details,
                                              reply_channels()),
                 closure_reason=s.vault.open_text(case.closure_reason_enc),
+                consents=list(case.consents),
             )
         staff = session.scalars(select(StaffUser.username).where(
             StaffUser.active.is_(True), StaffUser.role.in_(CASEWORK))
             .order_by(StaffUser.username)).all()
-    f = _forms(case)
+    f = _forms(case, perpetrator)
     f["assign"].assignee.choices = forms.choices((u, u) for u in staff)
     can = actions_for(current_user, case)
     return render_template("console/case.html", f=f, can=can, can_close=can.close,
-                           is_manager=current_user.role in MANAGERS, **context)
+                           is_manager=current_user.role in MANAGERS,
+                           repair_asked=repair_asked(case), areas=s.org.areas, **context)
 
 
 @bp.get("/cases/<reference>/evidence/<int:evidence_id>")
@@ -174,8 +206,8 @@ def _refused(reference: str, exc: Exception) -> None:
         if isinstance(exc, PriorityDowngradeRefused):
             s.store.record(session, case, "priority_downgrade_refused", _me(),
                            requested=exc.requested)
-            flash("Refused: this case is hate-related, so it stays high priority. A "
-                  "hate-related case is never re-classified as medium priority (policy "
+            flash(f"Refused: this case is hate-related, so it stays high priority. A "
+                  f"hate-related case is never lowered to {exc.requested} priority (policy "
                   "4.11).", "error")
         else:
             flash(str(exc), "error")
@@ -267,6 +299,28 @@ def close(reference: str):
     return _act(reference, form, lambda session, case: casework.close(
         session, _services(), case, _me(), form.outcome.data, form.reason.data.strip(),
         form.investigated.data), "Case closed.", roles=CLOSERS)
+
+
+@bp.post("/cases/<reference>/area")
+@roles_required(*CASEWORK)
+def area(reference: str):
+    """Set the case's area or estate (13.3)."""
+    form = forms.AreaForm(prefix="area")
+    form.area.choices = forms.choices([("", ""), *((a.name, a.name)
+                                                   for a in _services().org.areas)])
+    return _act(reference, form, lambda session, case: casework.set_area(
+        session, _services(), case, _me(), form.area.data or None), "Area saved.")
+
+
+@bp.post("/cases/<reference>/perpetrator")
+@roles_required(*CASEWORK)
+def perpetrator(reference: str):
+    """Record the alleged perpetrator's profile for monitoring (13.4)."""
+    form = forms.PerpetratorForm(prefix="perp")
+    return _act(reference, form, lambda session, case: casework.set_perpetrator(
+        session, _services(), case, _me(), {name: form[name].data
+                                            for name in PERPETRATOR_FIELDS}),
+        "Perpetrator profile saved.")
 
 
 @bp.post("/cases/<reference>/assign")

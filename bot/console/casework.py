@@ -6,19 +6,16 @@ entry and any notification it queues are committed together or not at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import notify
+from bot import notify, profiles, survey
 from bot.console import audit
-from bot.intake import CONSENT_STEPS, MONITORING, open_details
 from bot.models import Case, CaseNote, Conversation, StaffUser, utcnow
-from flows.engine import N_, Kind
-from flows.report import REPORT_STEPS
 
 
 class ActionRefused(Exception):
@@ -78,6 +75,9 @@ def record_first_contact(session: Session, services, case: Case, actor: str, whe
     if case.first_contact_at is not None:
         raise ActionRefused("First contact is already recorded.")
     case.first_contact_at = when
+    # Kept in working hours so monitoring can take the median in SQL (13.2).
+    case.first_contact_hours = round(max(0.0, services.calendar.working_seconds_between(
+        case.counts_from, when)) / 3600, 2)
     case.refresh_next_deadline()
     _log(session, services, case, "first_contact", actor, how=how, by=by,
          at=when.isoformat(), on_time=when <= case.first_contact_due)
@@ -109,7 +109,10 @@ def mark_hate_related(session: Session, services, case: Case, actor: str,
                       strands: list[str], perceived_by: list[str]) -> None:
     """Flag the case as hate-related: high priority from now on (2.1, 4.2, 4.11)."""
     _open(case)
+    before = profiles.of_case(case, services.vault, services.org.timezone)
     case.mark_hate_related(strands, perceived_by)
+    profiles.move(session, before, profiles.of_case(case, services.vault,
+                                                    services.org.timezone))
     _log(session, services, case, "flagged_hate_related", actor, strands=sorted(strands),
          perceived_by=sorted(perceived_by))
     notify.case_created(session, services, case, when=utcnow())
@@ -178,6 +181,41 @@ def close(session: Session, services, case: Case, actor: str, outcome: str, reas
     case.closure_reason_enc = services.vault.seal(reason)
     case.refresh_next_deadline()
     _log(session, services, case, "closed", actor, outcome=outcome)
+    # Only where the resident allowed contact on their channel and it is safe (13.1).
+    if survey.offer(session, services, case):
+        services.store.record(session, case, "satisfaction_survey_queued", "reportbot")
+
+
+def set_area(session: Session, services, case: Case, actor: str, area: str | None) -> None:
+    """Set the case's area or estate to one of the organisation file's areas (13.3)."""
+    names = {a.name for a in services.org.areas}
+    if area and area not in names:
+        raise ActionRefused("Choose one of the areas in the list.")
+    if (case.area or None) != (area or None):
+        previous = case.area
+        case.area = area or None
+        _log(session, services, case, "area_set", actor, area=case.area, previous=previous)
+
+
+def set_perpetrator(session: Session, services, case: Case, actor: str,
+                    answers: Mapping[str, str | None]) -> None:
+    """Record the alleged perpetrator's profile for monitoring (13.4), sealed."""
+    profile = {}
+    for name, options in profiles.PERPETRATOR_FIELDS.items():
+        value = answers.get(name) or None
+        if value is not None and value not in {code for code, _ in options}:
+            raise ActionRefused("Choose from the lists.")
+        if value is not None:
+            profile[name] = value
+    before = profiles.of_case(case, services.vault, services.org.timezone)
+    if (services.vault.open_json(case.perpetrator_enc) or {}) == profile:
+        return
+    case.perpetrator_enc = services.vault.seal_json(profile) if profile else None
+    profiles.move(session, before, profiles.of_case(case, services.vault,
+                                                    services.org.timezone))
+    # Which fields were filled, never the answers: the timeline is not sealed.
+    _log(session, services, case, "perpetrator_profile_saved", actor,
+         fields=sorted(profile))
 
 
 def _not_future(when: datetime) -> None:
@@ -186,70 +224,6 @@ def _not_future(when: datetime) -> None:
 
 
 # ---- reading a case ---------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Answer:
-    """One answer, ready to show: the question's summary and the answer in words.
-
-    `pending` marks an optional detail the resident has not answered (yet): officers see
-    what is still missing, and a consent not yet given reads "not asked yet", never "no".
-    """
-
-    label: str
-    value: str
-    free_text: bool
-    pending: bool = False
-
-
-# Shown in the officer's language beside the resident's answers.
-NOT_ANSWERED = N_("Not answered yet")
-NOT_ASKED = N_("Not asked yet")
-SKIPPED = N_("(skipped)")
-
-
-def answers(case: Case, details: dict, translate) -> list[Answer]:
-    """Return the report's answers in flow order: choices in the staff member's language.
-
-    Optional details that apply but have no answer are listed as not answered yet (consent
-    as not asked yet). Equality monitoring answers are never shown here.
-    """
-    choices = dict(case.answers or {})
-    times = case.answer_times or {}
-    still_open = set(open_details(choices, details, times))
-    shown = []
-    for step in REPORT_STEPS:
-        if step.id in MONITORING:
-            continue
-        label = translate.gettext(step.summary) if step.summary else step.id
-        if step.kind is Kind.TEXT:
-            if details.get(step.id):
-                shown.append(Answer(label, str(details[step.id]), True))
-            elif step.id in times:
-                shown.append(Answer(label, translate.gettext(SKIPPED), False))
-            elif step.id in still_open:
-                shown.append(Answer(label, translate.gettext(NOT_ANSWERED), False, True))
-            continue
-        if step.id not in choices:
-            if step.id in still_open:
-                missing = NOT_ASKED if step.id in CONSENT_STEPS else NOT_ANSWERED
-                shown.append(Answer(label, translate.gettext(missing), False, True))
-            continue
-        value = choices[step.id]
-        names = {o.id: translate.gettext(o.label) for o in step.options}
-        if isinstance(value, list):
-            text = ", ".join(names.get(v, v) for v in value)
-        else:
-            text = names.get(value, str(value)) if value is not None else \
-                translate.gettext(SKIPPED)
-        shown.append(Answer(label, text, False))
-    # Answers to questions the flow no longer asks (older reports) are still shown.
-    steps = {s.id for s in REPORT_STEPS}
-    shown.extend(Answer(key.replace("_", " "), str(value), False)
-                 for key, value in choices.items() if key not in steps)
-    return shown
-
-
-
 
 def conversation_of(session: Session, case: Case) -> Conversation | None:
     """Return the conversation the case came from, if any."""

@@ -24,20 +24,15 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from flows.report import REPORT_STEPS, STRAND_OPTIONS, STRANDS
+from bot.profiles import PERPETRATOR_FIELDS, PERPETRATOR_LABELS
+from flows.report import STRAND_OPTIONS, STRANDS
 
-_STEPS = {s.id: s for s in REPORT_STEPS}
 WHEN_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 def choices(pairs) -> list[SelectChoice]:
     """Return (value, label) pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]
-
-
-def step_choices(step_id: str, exclude: tuple[str, ...] = ()) -> list[SelectChoice]:
-    """Return a report step's options as choices with their English labels."""
-    return choices((o.id, o.label) for o in _STEPS[step_id].options if o.id not in exclude)
 
 
 STRAND_CHOICES = [(o.id, o.label) for o in STRAND_OPTIONS if o.id in STRANDS]
@@ -60,6 +55,11 @@ OUTCOMES = [
     ("malicious_vexatious", "Malicious or vexatious complaint (policy 4.12)"),
 ]
 PRIORITIES = [("high", "High"), ("medium", "Medium"), ("low", "Low")]
+
+
+def allowed_priorities(hate_related: bool) -> list[SelectChoice]:
+    """Return the priorities a case may be given: only high for a hate-related one (4.11)."""
+    return choices(PRIORITIES[:1] if hate_related else PRIORITIES)
 STAFF_CHANNELS = [("phone", "Phone"), ("in_person", "In person"), ("post", "Post")]
 
 
@@ -130,41 +130,30 @@ class MessageForm(FlaskForm):
     nonce = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
 
 
+class AreaForm(FlaskForm):
+    area = SelectField("Area or estate", choices=[], validators=[Optional()])
+
+
+def _perpetrator_field(name: str) -> SelectField:
+    return SelectField(PERPETRATOR_LABELS[name],
+                       choices=[SelectChoice("", "Not recorded"),
+                                *choices(PERPETRATOR_FIELDS[name])],
+                       validators=[Optional()])
+
+
+class PerpetratorForm(FlaskForm):
+    """The alleged perpetrator(s) for monitoring (13.4); every answer optional, sealed."""
+
+    age = _perpetrator_field("age")
+    gender = _perpetrator_field("gender")
+    landlord_resident = _perpetrator_field("landlord_resident")
+    people = _perpetrator_field("people")
+
+
 class RepairForm(FlaskForm):
     confirm = BooleanField("Evidence has been preserved or is not needed",
                            validators=[DataRequired()])
 
-
-class StaffReportForm(FlaskForm):
-    channel = SelectField("Received by", choices=choices(STAFF_CHANNELS),
-                          validators=[DataRequired()])
-    received_at = DateTimeLocalField("Received at", format=WHEN_FORMAT,
-                                     validators=[DataRequired()])
-    reporter_role = SelectField("Reporter", choices=step_choices("reporter_role"),
-                                validators=[DataRequired()])
-    anonymous = BooleanField("The reporter wants to stay anonymous")
-    reporter_name = StringField("Reporter's name", validators=[Optional(), Length(max=200)])
-    contact_method = SelectField("Contact by", choices=[SelectChoice("", "—")] + step_choices(
-        "contact_method", exclude=("this_chat",)), validators=[Optional()])
-    contact_details = StringField("Phone, email or address",
-                                  validators=[Optional(), Length(max=300)])
-    safe_times = StringField("Safe times to contact", validators=[Optional(), Length(max=200)])
-    leave_message = SelectField("Safe to leave a message?",
-                                choices=choices([("", "—"), ("yes", "Yes"), ("no", "No")]),
-                                validators=[Optional()])
-    narrative = TextAreaField("What happened, in the reporter's words",
-                              validators=[DataRequired(), Length(max=4000)])
-    incident_types = MultiCheckboxField("Type", choices=step_choices("incident_types"))
-    location_type = SelectField("Where", choices=step_choices("location_type"),
-                                validators=[DataRequired()])
-    location = StringField("Address, estate or street", validators=[Optional(), Length(max=300)])
-    strands = MultiCheckboxField("Perceived as motivated by", choices=choices(STRAND_CHOICES))
-    perceived_by = MultiCheckboxField("Who perceives it", choices=choices(PERCEIVED_BY_CHOICES))
-    repair_needed = BooleanField("Damage or graffiti needs urgent repair")
-    immediate_danger = BooleanField("Someone was in immediate danger")
-
-
-# ---- staff accounts (issue 14) ----------------------------------------------------------
 
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])

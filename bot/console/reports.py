@@ -1,113 +1,159 @@
-"""Aggregate figures for analysts and managers (13.x): counts only, never a person's details.
+"""Monitoring for analysts and managers (policy 13): figures only, never a person's details.
 
-Only non-personal columns are read; no reference, date of a single case or free text
-leaves this module. Viewing and exporting are audited.
+`/console/reports` shows a year or any date range (monthly trend, strands by type, areas,
+channels and languages, deadlines, outcomes, repeat victims, profiles, satisfaction) with
+charts drawn on the server and a table beside each; the same figures download as CSV or
+as a spreadsheet, and `/console/reports/annual` is the year's report, laid out to print.
+Viewing and exporting are audited.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
-from datetime import timedelta
+from datetime import date
+from zoneinfo import ZoneInfo
 
-from flask import Response, render_template
+from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import func, select
 
+from bot import monitoring
 from bot.console import audit
-from bot.console.web import ANALYSTS, bp, roles_required, services
-from bot.intake import MONITORING
+from bot.console.monitoring_view import Section, flat_rows, sections
+from bot.console.web import ANALYSTS, bp, officer_translator, roles_required, services
 from bot.models import Case, utcnow
 
-
-def figures(session, now=None) -> dict[str, Counter]:
-    """Count cases by strand, incident type, channel, status, and deadline compliance."""
-    now = now or utcnow()
-    rows = session.execute(select(
-        Case.strands, Case.incident_types, Case.channel, Case.status, Case.hate_related,
-        Case.first_contact_at, Case.first_contact_due, Case.action_plan_at,
-        Case.action_plan_due)).all()
-    out: dict[str, Counter] = {name: Counter() for name in (
-        "strand", "incident_type", "channel", "status", "hate_related", "first_contact",
-        "action_plan")}
-    for strands, types, channel, status, hate, fc_at, fc_due, ap_at, ap_due in rows:
-        out["strand"].update(strands or ["none recorded"])
-        out["incident_type"].update(types or ["none recorded"])
-        out["channel"][channel] += 1
-        out["status"][status] += 1
-        out["hate_related"]["yes" if hate else "no"] += 1
-        out["first_contact"][_sla(fc_at, fc_due, now)] += 1
-        out["action_plan"][_sla(ap_at, ap_due, now)] += 1
-    return out
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-SUPPRESS_BELOW = 5
-MONITORING_WINDOW = timedelta(days=365)
-
-
-def monitoring_figures(session, vault, now=None) -> dict[str, dict[str, str]]:
-    """Profile of victims of hate-related cases in the last 12 months (13.4).
-
-    The answers are sealed with the personal fields, so each is opened here and only the
-    counts leave this function; a count from 1 to 4 is shown as "fewer than 5" so that
-    nobody in a small group can be identified.
-    """
-    since = (now or utcnow()) - MONITORING_WINDOW
-    counts: dict[str, Counter] = {step: Counter() for step in sorted(MONITORING)
-                                  if step != "monitoring_offer"}
-    sealed = session.scalars(select(Case.details_enc).where(
-        Case.hate_related.is_(True), Case.received_at >= since))
-    for token in sealed:
-        details = vault.open_json(token) or {}
-        for step, counter in counts.items():
-            counter[details.get(step, "not asked or skipped")] += 1
-    return {
-        step.removeprefix("monitoring_"): {
-            value: str(n) if n >= SUPPRESS_BELOW else f"fewer than {SUPPRESS_BELOW}"
-            for value, n in sorted(counter.items())
-        }
-        for step, counter in counts.items()
-    }
-
-
-def _sla(done, due, now) -> str:
-    if done is not None:
-        return "met" if done <= due else "missed"
-    return "overdue" if due < now else "pending"
-
-
-def _figures_audited(action: str):
-    """Compute the figures and the victims' profile, recording who looked."""
+def _choice() -> tuple[monitoring.Period, str]:
+    """Read the period (a year, or from/to dates) and the scope from the query string."""
     s = services()
+    tz = s.org.timezone
+    args = request.args
+    scope = args.get("scope") or "hate"
+    if scope not in monitoring.SCOPES:
+        abort(400)
+    if args.get("from") or args.get("to"):
+        try:
+            first = date.fromisoformat(args.get("from", ""))
+            last = date.fromisoformat(args.get("to", ""))
+            return monitoring.period(first, last, tz), scope
+        except ValueError:
+            abort(400)
+    today = utcnow().astimezone(ZoneInfo(tz)).date()
+    year = args.get("year", type=int) or today.year
+    if not 2000 <= year <= today.year + 1:
+        abort(400)
+    return monitoring.year_period(year, tz), scope
+
+
+def _years(session, timezone: str) -> list[int]:
+    first = session.scalar(select(func.min(Case.received_at)))
+    this_year = utcnow().astimezone(ZoneInfo(timezone)).year
+    start = first.astimezone(ZoneInfo(timezone)).year if first else this_year
+    return list(range(this_year, start - 1, -1))
+
+
+def _figures(action: str):
+    """Compute the figures for the chosen period, recording who looked."""
+    s = services()
+    p, scope = _choice()
     with s.db.write() as session:
-        data = figures(session)
-        profile = monitoring_figures(session, s.vault)
-        audit.record(session, current_user.username, action)
-    return data, profile
+        figures = monitoring.figures(session, p, s.org.timezone, utcnow(), scope)
+        years = _years(session, s.org.timezone)
+        audit.record(session, current_user.username, action, scope=scope,
+                     first=p.first.isoformat(), last=p.last.isoformat())
+    return figures, sections(figures, officer_translator()), years
+
+
+def _query(**extra) -> dict:
+    keep = {k: v for k, v in request.args.items() if k in ("year", "from", "to", "scope")}
+    return {**keep, **extra}
 
 
 @bp.get("/reports")
 @roles_required(*ANALYSTS)
 def reports():
-    """Show the aggregate figures."""
-    data, profile = _figures_audited("figures_viewed")
-    return render_template("console/reports.html", data=data, profile=profile)
+    """Show the monitoring page for a year or a date range."""
+    figures, secs, years = _figures("figures_viewed")
+    return render_template(
+        "console/monitoring.html", f=figures, sections=secs, years=years,
+        csv_url=url_for("console.reports_csv", **_query()),
+        xlsx_url=url_for("console.reports_xlsx", **_query()),
+        annual_url=url_for("console.annual_report", year=figures.period.year
+                           or figures.period.last.year, scope=figures.scope))
+
+
+@bp.get("/reports/annual")
+@roles_required(*ANALYSTS)
+def annual_report():
+    """Show the year's report on hate-related cases (13.4), laid out to print as PDF."""
+    if request.args.get("from") or request.args.get("to"):
+        abort(400)
+    figures, secs, _years = _figures("annual_report_viewed")
+    return render_template("console/annual.html", f=figures, sections=secs,
+                           org=services().org, generated=utcnow())
 
 
 @bp.get("/reports.csv")
 @roles_required(*ANALYSTS)
 def reports_csv():
-    """Export the aggregate figures as CSV; audited."""
-    data, profile = _figures_audited("figures_exported")
+    """Export the figures of the chosen period as CSV; audited."""
+    figures, secs, _years = _figures("figures_exported")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["measure", "value", "cases"])
-    for measure, counts in data.items():
-        for value, count in sorted(counts.items()):
-            writer.writerow([measure, value, count])
-    for measure, counts in profile.items():
-        for value, count in counts.items():
-            writer.writerow([f"victims_last_12_months_{measure}", value, count])
+    writer.writerow(["section", "row", "column", "value"])
+    writer.writerows(flat_rows(secs))
     return Response(buffer.getvalue(), content_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="reportbot-figures.csv"'})
+        "Content-Disposition": f'attachment; filename="{_filename(figures)}.csv"'})
+
+
+@bp.get("/reports.xlsx")
+@roles_required(*ANALYSTS)
+def reports_xlsx():
+    """Export the figures of the chosen period as a spreadsheet, a sheet per figure."""
+    figures, secs, _years = _figures("figures_exported")
+    book = Workbook()
+    book.active.title = "About"
+    about = book.active
+    about.append(["reportbot monitoring", services().org.name])
+    about.append(["Period", figures.period.label])
+    about.append(["Cases", "hate-related only" if figures.scope == "hate" else "all"])
+    for section in secs:
+        _sheet(book, section)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Response(buffer.getvalue(), content_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{_filename(figures)}.xlsx"'})
+
+
+def _sheet(book: Workbook, section: Section) -> None:
+    # Sheet names: at most 31 characters and unique.
+    sheet = book.create_sheet(section.title[:31])
+    sheet.append([section.title])
+    sheet["A1"].font = Font(bold=True, size=13)
+    if section.note:
+        sheet.append([section.note])
+    for part in [section, *section.parts]:
+        if not part.header:
+            continue
+        sheet.append([])
+        if part is not section:
+            sheet.append([part.title])
+            sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+        sheet.append(part.header)
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+        for row in part.rows:
+            sheet.append([int(v) if v.isdigit() else v for v in row])
+    sheet.column_dimensions["A"].width = 48
+
+
+def _filename(figures: monitoring.Figures) -> str:
+    p = figures.period
+    span = str(p.year) if p.year else f"{p.first.isoformat()}_{p.last.isoformat()}"
+    return f"reportbot-monitoring-{span}-{figures.scope}"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort, current_app, request
 from flask_login import current_user, login_required
 
 from bot.models import Case
@@ -35,6 +35,10 @@ def services() -> Services:
 def reply_channels() -> frozenset[str]:
     """Return the channels that can carry a message to a resident later."""
     return current_app.extensions["reportbot.assembly"].runner.reply_later
+def officer_translator():
+    """Return the translator for the officer's own language (their browser's), or English."""
+    catalogs = services().catalogs
+    return catalogs(catalogs.negotiate(request.accept_languages.best) or "en")
 
 
 def roles_required(*roles: str) -> Callable:

@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -117,3 +118,33 @@ def watch(page) -> PageWatch:
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda error: seen.errors.append(str(error)))
     return seen
+
+
+# ---- axe-core: WCAG checks in the page -------------------------------------------------------
+
+AXE_SOURCE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """Return axe-core's script, installed from the npm registry by `make axe`."""
+    if not AXE_SOURCE.is_file():
+        pytest.fail(f"{AXE_SOURCE} is missing: run `make axe` (npm ci in tests/browser).")
+    return AXE_SOURCE.read_text(encoding="utf-8")
+
+
+def axe_violations(page, source: str) -> list[str]:
+    """Run axe-core's WCAG 2.x A and AA rules on the page; return each violation in words.
+
+    The script is evaluated through the DevTools protocol, not added as a <script>, so the
+    page's Content-Security-Policy stays exactly as the application sends it.
+    """
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(f"() => {{ {source}\n}}")
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
+    return [f"{v['id']} ({v['impact']}): {v['help']} — "
+            + "; ".join(n["target"][0] if isinstance(n["target"][0], str)
+                        else str(n["target"]) for n in v["nodes"][:5])
+            for v in result["violations"]]

@@ -82,13 +82,13 @@ def test_duty_officer_claims_records_contact_marks_hate_and_cannot_downgrade(
     mark.get_by_label("Disability").check()
     mark.get_by_label("A member of staff").check()
     mark.get_by_role("button", name="Mark as hate-related").click()
-    expect(page.locator("#hate")).to_contain_text("disability")
+    expect(page.locator("#hate")).to_contain_text("Disability")
 
-    page.locator("#prio-priority").select_option("medium")
-    page.get_by_role("button", name="Save priority").click()
-    expect(page.get_by_role("alert")).to_contain_text("stays high priority")
+    # A hate-related case offers no lower priority at all (4.11).
+    priority = page.locator("#priority-form")
+    expect(priority).to_contain_text("stays high priority")
+    expect(priority.locator("select")).to_have_count(0)
     expect(page.locator("#priority")).to_have_text("high")
-    expect(page.locator(".timeline")).to_contain_text("priority downgrade refused")
 
     with services.db.read() as session:
         case = session.scalar(select(Case).where(Case.reference == reference))
@@ -107,6 +107,6 @@ def test_analyst_is_refused_a_case_page_in_the_browser(desk, services):
     add_staff(services)
     reference = report(services)
     _sign_in(page, "analyst")
-    expect(page.get_by_role("heading", name="Figures")).to_be_visible()
+    expect(page.get_by_role("heading", name="Monitoring:")).to_be_visible()
     response = page.goto(f"/console/cases/{reference}")
     assert response.status == 403

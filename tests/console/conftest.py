@@ -14,7 +14,7 @@ from bot.settings import Settings
 from tests.channels.twilio_support import twilio_env
 from tests.conftest import make_settings
 from tests.console.smtp_fake import FakeSMTP
-from tests.helpers import VICTIM_REPORT, Resident
+from tests.helpers import VICTIM_DETAILS, VICTIM_REPORT, Resident
 
 PASSWORD = "correct horse battery staple"
 ROLES = {"duty1": "duty_officer", "duty2": "duty_officer", "cm": "case_manager",
@@ -66,8 +66,11 @@ def add_staff(services: Services) -> None:
 
 
 def report(services: Services, channel: str = "sms", narrative: str | None = None,
-           sender: str | None = None) -> str:
-    """Make the victim's report through the real conversation runner; return its reference."""
+           sender: str | None = None, details: bool = True) -> str:
+    """Make the victim's report through the real conversation runner; return its reference.
+
+    With `details` the resident also gives every optional detail after the acknowledgement.
+    """
     transcript = list(VICTIM_REPORT)
     if narrative is not None:
         transcript[4] = (narrative, transcript[4][1])
@@ -75,6 +78,8 @@ def report(services: Services, channel: str = "sms", narrative: str | None = Non
     resident.follow(transcript)
     match = re.search(r"[2-9A-Y]{5}-[2-9A-Y]{5}", resident.said)
     assert match, resident.said
+    if details:
+        resident.follow(VICTIM_DETAILS)
     return match.group(0)
 
 

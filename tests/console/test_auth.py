@@ -114,10 +114,10 @@ def test_analyst_sees_figures_but_never_a_case(client, services, staff):
     figures = client.get("/console/reports")
     assert figures.status_code == 200
     assert reference not in figures.text and "flat 9" not in figures.text
-    assert "ethnic origin" in figures.text
+    assert "Race or nationality" in figures.text
     export = client.get("/console/reports.csv")
     assert export.headers["Content-Disposition"].startswith("attachment")
-    assert "strand,ethnic_origin,1" in export.text
+    assert "Cases by strand,Race or nationality,Cases,1" in export.text
 
 
 def test_admin_reads_the_audit_log_but_not_cases(client, services, staff):

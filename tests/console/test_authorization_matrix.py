@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from zoneinfo import ZoneInfo
+
 import pytest
 from markupsafe import escape
 from sqlalchemy import select, update
 
-from bot.models import Case
+from bot.models import Case, utcnow
 from tests.console.conftest import ROLES, csrf_from, login, report
 
 CASEWORK = {"duty1", "duty2", "cm", "boss"}
@@ -19,12 +23,16 @@ GETS = {
     "/console/reports.csv": {"boss", "analyst"},
     "/console/accounts": {"admin"},
     "/console/password": set(ROLES),
+    "/console/reports.xlsx": {"boss", "analyst"},
+    "/console/reports/annual": {"boss", "analyst"},
+    "/console/queue/live?since=0": CASEWORK,
+    "/console/queue?ref={ref}": CASEWORK,
 }
 POSTS = {
     "claim": CASEWORK, "first-contact": CASEWORK, "action-plan": CASEWORK,
     "note": CASEWORK, "hate-related": CASEWORK, "priority": CASEWORK, "flags": CASEWORK,
     "message": CASEWORK, "repair": CASEWORK,
-    "assign": {"boss"}, "close": {"cm", "boss"},
+    "assign": {"boss"}, "close": {"cm", "boss"}, "area": CASEWORK, "perpetrator": CASEWORK,
 }
 # Staff accounts and API tokens: admins only. Each is a form post whose own checks answer
 # after the role check, so a permitted user may get 303 or 400 here, never 401/403.
@@ -35,6 +43,7 @@ ADMIN_POSTS = ["/console/accounts", "/console/accounts/duty2/role",
 # Claiming a sensitive case nobody holds opens it (8.3): managers only.
 SENSITIVE_POSTS = {"claim": {"boss"}, "note": {"boss"}, "flags": {"boss"},
                    "assign": {"boss"}, "close": {"boss"}}
+OTHER_POSTS = {"/console/reports/new/applies": CASEWORK}
 
 
 def _client_for(app, user):
@@ -59,6 +68,9 @@ def test_every_role_against_every_route(app, services, staff):
         for path in ADMIN_POSTS:
             _check(user, {"admin"}, client.post(path, data={"csrf_token": token}),
                    f"POST {path}")
+        for path, allowed in OTHER_POSTS.items():
+            response = client.post(path, data={"csrf_token": token})
+            _check(user, allowed, response, f"POST {path}")
 
 
 def test_every_role_against_a_sensitive_case_nobody_holds(app, services, staff):
@@ -140,19 +152,23 @@ def test_hostile_resident_text_is_stored_verbatim_and_shown_inert(app, services,
 def test_analysts_see_the_victims_profile_only_as_suppressed_counts(app, services, staff):
     from tests.helpers import VICTIM_DETAILS, VICTIM_REPORT, Resident
 
-    for n in range(6):
+    ages = ["18 to 34"] * 5 + ["75 or over", "55 to 74"]
+    for n, age in enumerate(ages):
         resident = Resident(services, channel="sms", sender=f"+44770090{n:04d}")
         resident.follow(VICTIM_REPORT)
         resident.follow(VICTIM_DETAILS[:-1])
         resident.follow([("yes", "monitoring_age")])
-        resident.says("18 to 34" if n < 5 else "75 or over")
+        resident.says(age)
         for answer in ("White", "No religion", "no", "Straight", "yes"):
             resident.says(answer)
         assert resident.done
     client, _ = _client_for(app, "analyst")
     page = client.get("/console/reports").text
-    assert "18 34" in page and "fewer than 5" in page
-    csv = client.get("/console/reports.csv").text
-    assert "victims_last_12_months_age,18_34,5" in csv
-    assert "victims_last_12_months_age,75_plus,fewer than 5" in csv
-    assert "+44770090" not in page + csv
+    assert "18 to 34" in page and "fewer than 5" in page
+    export = client.get("/console/reports.csv").text
+    rows = list(csv.reader(io.StringIO(export)))
+    age = f"Victims' profile, {utcnow().astimezone(ZoneInfo('Europe/London')).year}: Age"
+    assert [age, "18 to 34", "People", "5"] in rows
+    assert [age, "75 or over", "People", "fewer than 5"] in rows
+    assert [age, "55 to 74", "People", "fewer than 5"] in rows
+    assert "+44770090" not in page + export

@@ -37,10 +37,11 @@ def test_a_welsh_speaking_officer_sees_choices_in_welsh(app, services, staff):
     client = app.test_client()
     login(client, "boss")
     page = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "cy"}).text
-    assert _welsh("It happened to me") in page
+    # Staff wording of the resident's answer ("It happened to me"), in Welsh.
+    assert _welsh("The victim") in page
     assert "Written in the resident&#39;s own words." in page
     english = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "en"}).text
-    assert "It happened to me" in english
+    assert "The victim" in english
 
 
 def test_officers_see_which_details_are_still_unanswered(app, services, staff):
@@ -55,11 +56,11 @@ def test_officers_see_which_details_are_still_unanswered(app, services, staff):
     page = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "en"}).text
     pending = re.search(r'id="details-pending">([^<]*)<', page).group(1)
     # Answered details are shown; the rest are named as not answered yet.
-    assert "Verbal abuse" in page and "Know who did it" not in pending
+    assert "Verbal abuse" in page and "Reporter knows who did it" not in pending
     for label in ("Evidence", "Impact", "Safe times", "Share with police"):
         assert label in pending, label
     # Consent nobody asked for yet is never shown as a refusal.
-    assert re.search(r"Share with police</dt>\s*<dd class=\"pending\">Not asked yet", page)
+    assert re.search(r"Share with police</dt>\s*<dd class=\"missing\">Not asked yet", page)
     assert "monitoring" not in pending.lower()
     welsh = client.get(f"/console/cases/{ref}", headers={"Accept-Language": "cy"}).text
     assert _welsh("Not asked yet") in welsh and _welsh("Not answered yet") in welsh

@@ -48,7 +48,7 @@ def test_queue_shows_the_new_hate_case_first_with_its_clock(client, services, st
     page = client.get("/console/queue").text
     assert page.index(reference) < page.index(old)
     assert "state-overdue" in page and "overdue by" in page
-    assert "ethnic_origin, religion" in page and "sms" in page
+    assert "Race or nationality, Religion or belief" in page and "sms" in page
     assert "Claim" in page
     overdue = client.get("/console/queue?overdue=1").text
     assert old in overdue and reference not in overdue
@@ -144,7 +144,7 @@ def test_a_hate_case_is_never_lowered_to_medium(client, services, staff):
     response = post_form(client, f"{page}/priority", page, {"prio-priority": "medium"},
                          prefix="prio")
     assert response.status_code == 302
-    assert "never re-classified as medium priority" in client.get(page).text
+    assert "never lowered to medium priority" in client.get(page).text
     assert _case(services, reference).priority == "high"
     assert "priority_refused" in _actions(services, reference)
     with services.db.read() as session:
@@ -277,12 +277,12 @@ def test_staff_entered_phone_report_gets_a_reference_and_deadlines(client, servi
     received = datetime(2026, 11, 21, 23, 40, tzinfo=UTC)  # a Saturday night
     response = post_form(client, "/console/reports/new", "/console/reports/new", {
         "channel": "phone", "received_at": "2026-11-21T23:40", "reporter_role": "witness",
-        "reporter_name": "Pat Example", "contact_method": "phone",
+        "anonymous": "named", "reporter_name": "Pat Example", "contact_method": "phone",
         "contact_details": "07700 900123", "leave_message": "no",
         "narrative": "Fictional: someone sprayed abuse on the lift door.",
         "incident_types": ["graffiti"], "location_type": "communal",
-        "location": "Lift, Example House", "strands": ["religion"],
-        "perceived_by": ["reporter"], "repair_needed": "y"})
+        "location": "Lift, Example House", "perception": "yes", "strands": ["religion"],
+        "perceived_by": ["reporter"], "repair_needed": "yes"})
     assert response.status_code == 302
     reference = response.headers["Location"].rsplit("/", 1)[1]
     case = _case(services, reference)

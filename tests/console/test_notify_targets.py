@@ -208,11 +208,11 @@ def _staff_report(client, local: str) -> str:
     login(client, "duty1")
     response = post_form(client, "/console/reports/new", "/console/reports/new", {
         "channel": "phone", "received_at": local, "reporter_role": "witness",
-        "reporter_name": "Pat Example", "contact_method": "phone",
+        "anonymous": "named", "reporter_name": "Pat Example", "contact_method": "phone",
         "contact_details": "07700 900123", "leave_message": "no",
         "narrative": "Fictional: someone sprayed abuse on the lift door.",
         "incident_types": ["graffiti"], "location_type": "communal",
-        "location": "Lift, Example House", "strands": ["religion"],
+        "location": "Lift, Example House", "perception": "yes", "strands": ["religion"],
         "perceived_by": ["reporter"]})
     assert response.status_code == 302
     return response.headers["Location"].rsplit("/", 1)[1]
