@@ -249,10 +249,10 @@ def _translator(services, replies):
 
 
 def _conversation(services, chat_id: str) -> Conversation | None:
-    index = services.vault.index(CHANNEL, chat_id)
+    indexes = services.vault.indexes(CHANNEL, chat_id)
     with services.db.read() as session:
         return session.scalar(select(Conversation).where(
-            Conversation.channel == CHANNEL, Conversation.sender_index == index))
+            Conversation.channel == CHANNEL, Conversation.sender_index.in_(indexes)))
 
 
 def _asked(services, conv: Conversation | None) -> str | None:
@@ -306,11 +306,11 @@ def _queue(session, services, chat_id: str, payload: dict, key: str,
 def _send(services, config: TelegramConfig, chat_id: str, messages: list[dict], key: str,
           conversation_id: int | None = None, inbound: bool = False) -> None:
     """Queue the messages under `key` (once) and try to deliver them now."""
-    index = services.vault.index(CHANNEL, chat_id)
+    indexes = services.vault.indexes(CHANNEL, chat_id)
     with services.db.write() as session:
         if inbound:
             conversation_id = session.scalar(select(Conversation.id).where(
-                Conversation.channel == CHANNEL, Conversation.sender_index == index))
+                Conversation.channel == CHANNEL, Conversation.sender_index.in_(indexes)))
         payload = {"chat_id": chat_id, "messages": messages}
         row = _queue(session, services, chat_id, payload, key, conversation_id)
         # Already queued (a redelivery): send what is still pending, unless another
@@ -332,10 +332,10 @@ def _deliver(services, config: TelegramConfig, row: int, payload: dict,
 
 def _reachable_again(services, chat_id: str) -> None:
     """Writing to us again means the resident no longer blocks the bot."""
-    index = services.vault.index(CHANNEL, chat_id)
+    indexes = services.vault.indexes(CHANNEL, chat_id)
     with services.db.read() as session:
         blocked = session.scalar(select(Conversation.id).where(
-            Conversation.channel == CHANNEL, Conversation.sender_index == index,
+            Conversation.channel == CHANNEL, Conversation.sender_index.in_(indexes),
             Conversation.unreachable.is_(True)))
     if blocked is not None:
         with services.db.write() as session:
