@@ -162,6 +162,8 @@ class Case(Base):
     urgent_repair_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(40))
     closure_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Set when the personal fields were erased (retention or a subject's request, issue 19).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case",
                                                    order_by="CaseEvent.id")
@@ -407,3 +409,40 @@ class SenderRate(Base):
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SubjectIdentifier(Base):
+    """A keyed hash of a phone number or email address a report gave for contact.
+
+    Lets a subject access or erasure request find the cases that mention the resident's
+    number or address without decrypting every case (bot/subjects.py). `role` says whose
+    it is: the reporter's own contact details, or those of the victim a witness named.
+    """
+
+    __tablename__ = "subject_identifiers"
+    __table_args__ = (Index("ix_subject_identifiers_lookup", "kind", "value_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str] = mapped_column(String(10), default="reporter")
+    value_index: Mapped[str] = mapped_column(String(64))
+
+
+class SubjectRequest(Base):
+    """A subject access or erasure request handled, kept as the register of requests.
+
+    `note_enc` is the staff member's explanation (it may name the requester, so it is
+    sealed); `detail` holds codes and counts only.
+    """
+
+    __tablename__ = "subject_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    identifier_kind: Mapped[str] = mapped_column(String(20))
+    ground: Mapped[str | None] = mapped_column(String(40))
+    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

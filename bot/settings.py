@@ -65,7 +65,7 @@ class Settings:
         if raw_keys:
             keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
         elif url.startswith("sqlite"):
-            keys = (_instance_key(instance),)
+            keys = _instance_keys(instance)
         else:
             raise ConfigError("REPORTBOT_SECRET_KEY must be set when the database is not the "
                               "embedded SQLite default")
@@ -91,10 +91,15 @@ class Settings:
         )
 
 
-def _instance_key(instance: Path) -> str:
-    """Return the instance's secret key, creating it (mode 0600) on first run."""
+def instance_key_file(instance: Path) -> Path:
+    """Return the embedded default's key file: one key per line, the first encrypts."""
+    return instance / "secret.key"
+
+
+def _instance_keys(instance: Path) -> tuple[str, ...]:
+    """Return the instance's secret keys, creating the file (mode 0600) on first run."""
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = instance / "secret.key"
+    path = instance_key_file(instance)
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -102,4 +107,8 @@ def _instance_key(instance: Path) -> str:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise ConfigError(f"{path} is readable by others (mode {oct(mode)}); chmod 600 it")
-    return path.read_text().strip()
+    # Several lines during a key rotation (`reportbot keys add`): the first encrypts.
+    keys = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+    if not keys:
+        raise ConfigError(f"{path} is empty; restore the key kept with your backups")
+    return keys

@@ -16,6 +16,7 @@ from sqlalchemy import Text, cast, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import subjects
 from bot.crypto import Vault
 from bot.errors import UnknownCase
 from bot.intake import CaseDraft
@@ -88,6 +89,8 @@ class CaseStore:
             break
         else:  # pragma: no cover - 8 collisions in a 43-bit space
             raise RuntimeError("could not allocate a unique case reference")
+        # Keyed hashes of the contact details, so a subject access request finds the case.
+        subjects.index_case(session, self.vault, case)
         for recipient, granted, answered_at, wording in draft.consents:
             session.add(Consent(
                 case_id=case.id, recipient=recipient, granted=granted,
