@@ -140,5 +140,11 @@ from channels.telegram_cli import telegram as _telegram  # noqa: E402
 main.add_command(_telegram)
 
 
+from bot.maintenance_cli import COMMANDS as _maintenance  # noqa: E402
+
+for _command in _maintenance:
+    main.add_command(_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -67,6 +67,8 @@ class Organisation:
     repairs_timescale_translations: Mapping[str, str] = field(default_factory=dict)
     duty_rota: tuple[RotaEntry, ...] = ()
     managers: tuple[Manager, ...] = ()
+    # [retention]: years after closure before a case's personal data is erased (issue 19).
+    retention_years: int = 6
 
     @property
     def timezone(self) -> str:
@@ -229,6 +231,18 @@ def _manager(reader: _Reader) -> Manager:
     return manager
 
 
+def _retention_years(reader: _Reader) -> int:
+    """Read `[retention] closed_cases_years`: at least 1, so the 12-month victims' profile
+    (13.4) never loses a case it counts."""
+    reader.used.add("closed_cases_years")
+    years = reader.data.get("closed_cases_years", 6)
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 100:
+        raise ConfigError(f"{reader.key('closed_cases_years')}: expected a whole number of "
+                          "years from 1 to 100")
+    reader.check_unknown()
+    return years
+
+
 def load_organisation(path: Path) -> Organisation:
     """Read and validate the organisation file at `path`."""
     try:
@@ -280,6 +294,7 @@ def load_organisation(path: Path) -> Organisation:
         repairs_timescale_translations=org.translations("repairs_timescale_translations"),
         duty_rota=tuple(_rota_entry(r) for r in _entries(top, "duty_rota")),
         managers=tuple(_manager(r) for r in _entries(top, "managers")),
+        retention_years=_retention_years(top.table("retention")),
     )
     org.check_unknown()
     top.check_unknown()

@@ -1,4 +1,5 @@
-"""`reportbot worker`: deliver the outbox and expire abandoned conversations, forever."""
+"""`reportbot worker`: deliver the outbox, expire abandoned conversations and apply the
+retention policy (daily), forever."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from bot import notify
+from bot import notify, retention
 from bot.outbox import Outbox, Sender
 from bot.services import Services
 
@@ -39,7 +40,8 @@ def build_outbox(services: Services) -> Outbox:
 
 
 def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
-        stop_after: float | None = None, escalate_every: float = 60.0) -> None:
+        stop_after: float | None = None, escalate_every: float = 60.0,
+        retention_every: float = 86400.0) -> None:
     """Deliver due messages every `interval` seconds until SIGTERM/SIGINT."""
     outbox = build_outbox(services)
     log.info("worker started; channels: %s", ", ".join(sorted(outbox.senders)) or "none")
@@ -52,7 +54,9 @@ def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     started = time.monotonic()
-    last_expiry = last_escalation = 0.0
+    # Minus infinity, not 0: the monotonic clock starts near zero after a reboot, and each
+    # job must run once at start-up, not only after its first interval.
+    last_expiry = last_escalation = last_retention = float("-inf")
     while not stopping:
         if time.monotonic() - last_escalation >= escalate_every:
             # Deadlines approaching or passed: managers are told once per case (4.10).
@@ -63,6 +67,10 @@ def run(services: Services, interval: float = 1.0, expire_every: float = 3600.0,
             if count:
                 log.info("expired %d abandoned conversation(s)", count)
             last_expiry = time.monotonic()
+        if time.monotonic() - last_retention >= retention_every:
+            # Personal data past the organisation's retention period (bot/retention.py).
+            retention.run(services)
+            last_retention = time.monotonic()
         attempted = outbox.run_once() if outbox.senders else 0
         for name in MEDIA_MODULES:
             attempted += importlib.import_module(name).fetch_pending_media(services)

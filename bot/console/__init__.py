@@ -11,6 +11,7 @@ from flask import request
 from flask_wtf.csrf import CSRFProtect
 
 from bot.console import audit, auth, case, intake_form, queue, reports  # noqa: F401 - views
+from bot.console.subjects import bp as subjects_bp
 from bot.console.web import bp
 
 __all__ = ["bp", "init_app", "csrf_exempt"]
@@ -42,3 +43,4 @@ def init_app(app) -> None:
             csrf.protect()
 
     auth.init_login(app)
+    app.register_blueprint(subjects_bp)
