@@ -30,7 +30,7 @@ from bot.services import Services
 log = logging.getLogger("reportbot.retention")
 
 ACTOR = "retention"
-BATCH = 50
+BATCH = 10
 
 
 @dataclass(frozen=True)

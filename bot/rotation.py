@@ -24,7 +24,18 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, MetaData, Table, and_, delete, func, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    MetaData,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,6 +113,7 @@ def rotate(db: Database, vault: Vault, *, batch_rows: int = BATCH_ROWS, pause: f
     result = RotationResult()
     for _ in range(MAX_PASSES):
         result.passes += 1
+        result.conflicts = 0  # the rows still in conflict after the last pass
         before = result.resealed + result.reindexed
         for table in tables:
             _reseal_table(db, vault, *table, batch_rows, pause, result, say)
@@ -169,64 +181,102 @@ def _reseal_table(db: Database, vault: Vault, table: Table, columns: tuple[str, 
     is_conversations = table.name == Conversation.__tablename__
     for keys in _batches(db, table, columns, batch_rows):
         with db.write() as session:
-            query = select(table).where(_pk(table).in_(keys)).with_for_update(
-                skip_locked=True)
-            rows = session.execute(query).all()
+            rows = session.execute(select(*table.primary_key.columns,
+                                          *[table.c[n] for n in columns],
+                                          *_extra_columns(table, is_conversations))
+                                   .where(_pk(table).in_(keys))
+                                   .with_for_update(skip_locked=True)).all()
+            updates = []
             for row in rows:
-                values = {}
-                for name in columns:
-                    token = _bytes(row._mapping[name])
-                    if token is not None and vault.key_position(token) not in (0, None):
-                        values[name] = vault.rotate(token)
+                values = {name: vault.rotate(token) for name in columns
+                          if (token := _bytes(row._mapping[name])) is not None
+                          and vault.key_position(token) not in (0, None)}
                 if is_conversations:
-                    outcome = _reindex_conversation(session, vault, row, values, result)
-                    changed += outcome == "done"
-                    if outcome != "unchanged":
-                        continue
+                    _new_index(vault, row, values)
                 if values:
-                    session.execute(update(table).where(_pk(table) == _pk_value(table, row))
-                                    .values(**values))
-                    changed += 1
-                    result.resealed += len(values)
+                    updates.append((row, values))
+            changed += _save(session, vault, table, updates, result)
             checked += len(rows)
         say(f"{table.name}: {checked} rows checked, {changed} re-sealed or re-indexed")
         if pause:
             time.sleep(pause)
 
 
-def _reindex_conversation(session: Session, vault: Vault, row, values: dict,
-                          result: RotationResult) -> str:
-    """Put the conversation's index (and its Telegram and rate rows) under the first key.
+def _extra_columns(table: Table, is_conversations: bool) -> list:
+    return [table.c.channel, table.c.sender_index] if is_conversations else []
 
-    Returns "unchanged" when the index is already current (the caller saves any re-sealed
-    columns), "done" when the row was saved with its new index, or "conflict" when another
-    conversation already has the new index (a process without the new key created it):
-    the row is left as it was and `check` goes on reporting the old key in use.
-    """
+
+def _new_index(vault: Vault, row, values: dict) -> None:
+    """Add the conversation's index under the first key to `values`, if it changes."""
     token = values.get("sender_enc") or _bytes(row.sender_enc)
     if token is None or vault.key_position(token) is None:
-        return "unchanged"
-    current, *older = vault.indexes(row.channel, vault.open(token).decode())
-    if row.sender_index == current:
-        return "unchanged"
-    values["sender_index"] = current
-    conversations = Conversation.__table__
+        return
+    current = vault.index(row.channel, vault.open(token).decode())
+    if row.sender_index != current:
+        values["sender_index"] = current
+
+
+def _save(session: Session, vault: Vault, table: Table, updates: list,
+          result: RotationResult) -> int:
+    """Write the batch with one statement per set of changed columns; return rows saved.
+
+    A new conversation index can collide with a conversation a process without the new
+    key created for the same sender; then the batch is saved row by row and that row is
+    left as it was (counted in `conflicts`; `check` keeps reporting the old key).
+    """
+    if not updates:
+        return 0
     try:
         with session.begin_nested():
-            session.execute(update(conversations).where(conversations.c.id == row.id)
-                            .values(**values))
+            _execute_many(session, table, updates)
+        saved = updates
     except IntegrityError:
-        result.conflicts += 1
-        return "conflict"
-    result.reindexed += 1
-    result.resealed += len(values) - 1
+        saved = []
+        for item in updates:
+            try:
+                with session.begin_nested():
+                    _execute_many(session, table, [item])
+                saved.append(item)
+            except IntegrityError:
+                result.conflicts += 1
+    for _row, values in saved:
+        result.resealed += sum(1 for name in values if name.endswith(sealed.SEALED_SUFFIX))
+        if "sender_index" in values:
+            result.reindexed += 1
+    moved = [(row, values) for row, values in saved if "sender_index" in values]
+    if moved:
+        _follow_conversations(session, vault, moved)
+    return len(saved)
+
+
+def _execute_many(session: Session, table: Table, updates: list) -> None:
+    pk = list(table.primary_key.columns)
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for row, values in updates:
+        params = {f"pk_{c.name}": row._mapping[c.name] for c in pk}
+        params.update({f"new_{name}": value for name, value in values.items()})
+        groups.setdefault(tuple(sorted(values)), []).append(params)
+    for names, params in groups.items():
+        statement = (update(table)
+                     .where(*[c == bindparam(f"pk_{c.name}") for c in pk])
+                     .values({name: bindparam(f"new_{name}") for name in names}))
+        session.execute(statement, params)
+
+
+def _follow_conversations(session: Session, vault: Vault, moved: list) -> None:
+    """Move the rows keyed by a conversation's old index: rate counters, Telegram chats."""
+    older: dict[str, list[str]] = {}
+    for row, values in moved:
+        plain = vault.open(values.get("sender_enc") or _bytes(row.sender_enc)).decode()
+        candidates = vault.indexes(row.channel, plain)[1:]
+        older.setdefault(row.channel, []).extend(candidates)
+        if row.channel == TELEGRAM:
+            _move_telegram_chat(session, candidates, values["sender_index"])
     # Per-minute counters are short-lived: dropping the old ones restarts one minute's
-    # count for this sender rather than risk two rows for one window.
-    session.execute(delete(SenderRate).where(SenderRate.channel == row.channel,
-                                             SenderRate.sender_index.in_(older)))
-    if row.channel == TELEGRAM:
-        _move_telegram_chat(session, older, current)
-    return "done"
+    # count for these senders rather than risk two rows for one window.
+    for channel, indexes in older.items():
+        session.execute(delete(SenderRate).where(SenderRate.channel == channel,
+                                                 SenderRate.sender_index.in_(indexes)))
 
 
 def _move_telegram_chat(session: Session, older: list[str], current: str) -> None:

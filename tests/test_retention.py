@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot import retention, worker
-from bot.console import casework
+from bot.console import casework, messaging
 from bot.console.reports import figures, monitoring_figures
 from bot.errors import ConfigError
 from bot.models import (
@@ -196,3 +196,13 @@ def test_retention_period_comes_from_the_organisation_file(tmp_path):
 def test_years_before_handles_the_leap_day():
     assert retention.years_before(datetime(2032, 2, 29, tzinfo=UTC), 6) == \
         datetime(2026, 2, 28, tzinfo=UTC)
+
+
+def test_an_erased_conversation_cannot_be_messaged(services):
+    due = victim_report(services, "sms", "+447700900041")
+    _close(services, due, NOW - 7 * YEAR)
+    retention.run(services, now=NOW)
+    with services.db.read() as session:
+        case = session.scalar(select(Case).where(Case.reference == due))
+        reach = messaging.reachability(case, casework.conversation_of(session, case), {})
+    assert not reach.possible and "erased" in reach.refusals[0]

@@ -186,3 +186,22 @@ def test_rotation_killed_and_resumed_while_serving(any_services, tmp_path):
         assert session.scalar(select(func.count(Conversation.id))) == conversations
     for db in (serving.db, new_only.db):
         db.dispose()
+
+
+def test_a_conversation_duplicated_by_a_process_without_the_old_key_is_reported(services):
+    """If the old key was dropped too early, a resident gets a second conversation under the
+    new key; rotation leaves the older one as it was and says the old key is still needed."""
+    old = Resident(services, channel="sms", sender="+447700900666")
+    old.follow(VICTIM_REPORT[:4])
+    victim_report(services, "sms", "+447700900667")
+    too_early = _with_keys(services, NEW_SECRET)
+    Resident(too_early, channel="sms", sender="+447700900666").follow(VICTIM_REPORT[:2])
+    rotated = _with_keys(services, NEW_SECRET, TEST_SECRET)
+    result = rotation.rotate(rotated.db, rotated.vault, batch_rows=10)
+    assert result.conflicts == 1
+    assert result.usage.old_keys_in_use == [rotated.vault.fingerprints[1]]
+    with rotated.db.read() as session:
+        indexes = session.scalars(select(Conversation.sender_index)).all()
+    assert rotated.vault.index("sms", "+447700900667") in indexes  # the others moved on
+    for db in (too_early.db, rotated.db):
+        db.dispose()
