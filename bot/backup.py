@@ -31,7 +31,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
-from bot import rotation
+from bot import key_usage
 from bot.crypto import Vault
 from bot.db import Database, alembic_config, upgrade_database
 from bot.models import Case, Conversation, utcnow
@@ -123,7 +123,7 @@ def _snapshot(source: Path, snapshot: Path) -> None:
 def _describe(snapshot: Path, vault: Vault, now: datetime) -> Manifest:
     db = Database(f"sqlite:///{snapshot}")
     try:
-        usage = rotation.check(db, vault)
+        usage = key_usage.check(db, vault)
         with db.read() as session:
             revision = sorted(session.scalars(text("SELECT version_num FROM alembic_version")))
             cases = session.scalar(select(func.count(Case.id))) or 0
@@ -214,7 +214,7 @@ def restore(settings: Settings, vault: Vault, source: Path) -> Manifest:
         upgrade_database(staged_url)
         db = Database(staged_url)
         try:
-            unreadable = rotation.check(db, vault).unreadable
+            unreadable = key_usage.check(db, vault).unreadable
         finally:
             db.dispose()
         if unreadable:

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 from bot import backup as backups
-from bot import keyfile, retention, rotation, subject_requests, subjects
+from bot import key_usage, keyfile, retention, rotation, subject_requests, subjects
 from bot.crypto import Vault
 from bot.db import alembic_config, current_revisions, upgrade_database
 from bot.errors import ConfigError
@@ -160,7 +160,7 @@ def keys_check() -> None:
     settings = _settings()
     services = _services(settings)
     try:
-        usage = rotation.check(services.db, services.vault)
+        usage = key_usage.check(services.db, services.vault)
     finally:
         services.db.dispose()
     _explain(settings, usage)
@@ -168,7 +168,7 @@ def keys_check() -> None:
         sys.exit(1)
 
 
-def _explain(settings: Settings, usage: rotation.KeyUsage) -> None:
+def _explain(settings: Settings, usage: key_usage.KeyUsage) -> None:
     for position, fp in enumerate(usage.fingerprints):
         role = "current, encrypts" if position == 0 else "older"
         click.echo(f"key {fp} ({role}): {usage.sealed[position]} sealed value(s), "
@@ -199,7 +199,7 @@ def keys_remove(fingerprint: str) -> None:
         raise click.ClickException("the keys come from REPORTBOT_SECRET_KEY: remove it there")
     services = _services(settings)
     try:
-        usage = rotation.check(services.db, services.vault)
+        usage = key_usage.check(services.db, services.vault)
     finally:
         services.db.dispose()
     if fingerprint in usage.fingerprints_in_use:

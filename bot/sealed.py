@@ -9,12 +9,16 @@ in `BLIND_INDEXES` and an unknown one stops a rotation before it starts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, MetaData, inspect
+from sqlalchemy import Connection, MetaData, Table, func, inspect, select, tuple_
+
+from bot.db import Database
 
 SEALED_SUFFIX = "_enc"
 INDEX_SUFFIX = "_index"
+BATCH_BYTES = 16 * 1024 * 1024
 
 # Every blind index and how `bot.rotation` recomputes it under the new key. A new
 # `*_index` column must be added here (tests/test_sealed_coverage.py fails until it is).
@@ -72,3 +76,58 @@ def live_unknown_indexes(conn: Connection) -> list[tuple[str, str]]:
                   for c in inspector.get_columns(table)
                   if c["name"].endswith(INDEX_SUFFIX) and (table, c["name"])
                   not in BLIND_INDEXES)
+
+
+# ---- walking the sealed tables of a live database ------------------------------------------
+
+def reflect(conn: Connection) -> list[tuple[Table, tuple[str, ...]]]:
+    """Return the live tables with sealed columns; conversations first (they lead indexes)."""
+    metadata = MetaData()
+    found = []
+    for info in live_sealed_tables(conn):
+        table = Table(info.name, metadata, autoload_with=conn)
+        found.append((table, info.sealed))
+    found.sort(key=lambda item: item[0].name != "conversations")
+    return found
+
+
+def pk_of(table: Table):
+    """Return the table's primary key as one comparable expression."""
+    columns = list(table.primary_key.columns)
+    return columns[0] if len(columns) == 1 else tuple_(*columns)
+
+
+def _pk_value(table: Table, row) -> object:
+    values = tuple(row._mapping[c.name] for c in table.primary_key.columns)
+    return values[0] if len(values) == 1 else values
+
+
+def pk_batches(db: Database, table: Table, columns: tuple[str, ...],
+               batch_rows: int) -> Iterator[list]:
+    """Yield primary keys in order, a batch at a time, cut to a byte budget."""
+    pk = pk_of(table)
+    size = sum((func.coalesce(func.length(table.c[name]), 0) for name in columns),
+               start=0)
+    after = None
+    while True:
+        query = select(*table.primary_key.columns, size.label("size")).order_by(
+            *table.primary_key.columns).limit(batch_rows)
+        if after is not None:
+            query = query.where(pk > after)
+        with db.read() as session:
+            rows = session.execute(query).all()
+        if not rows:
+            return
+        batch, total = [], 0
+        for row in rows:
+            if batch and total + (row.size or 0) > BATCH_BYTES:
+                break
+            batch.append(_pk_value(table, row))
+            total += row.size or 0
+        yield batch
+        after = batch[-1]
+
+
+def as_bytes(value) -> bytes | None:
+    """Return a sealed value as bytes (PostgreSQL drivers may give a memoryview)."""
+    return bytes(value) if value is not None else None

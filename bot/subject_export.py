@@ -137,6 +137,7 @@ class _Writer:
         return text % values if values else text
 
     def when(self, instant: datetime | None) -> str:
+        """Return an instant as the landlord's local date and time, in this locale."""
         if instant is None:
             return ""
         return format_datetime(instant.astimezone(self.zone).replace(tzinfo=None),

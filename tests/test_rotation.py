@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import rotation
+from bot import key_usage, rotation
 from bot.crypto import Vault
 from bot.db import Database
 from bot.models import Case, Conversation
@@ -37,7 +37,7 @@ def _with_keys(services: Services, *keys: str) -> Services:
 def test_rotation_moves_everything_to_the_new_key(any_services):
     populate(any_services, reports=4)
     rotated = _with_keys(any_services, NEW_SECRET, TEST_SECRET)
-    before = rotation.check(rotated.db, rotated.vault)
+    before = key_usage.check(rotated.db, rotated.vault)
     assert before.old_keys_in_use == [rotated.vault.fingerprints[1]]
     assert before.sealed[0] == 0 and before.sealed[1] > 0
 
@@ -156,7 +156,7 @@ def test_rotation_killed_and_resumed_while_serving(any_services, tmp_path):
     first.stderr.close()
     assert first.returncode == -signal.SIGKILL, "".join(seen)
     assert turns_during, "no resident turn happened while the rotation ran"
-    halfway = rotation.check(serving.db, serving.vault)
+    halfway = key_usage.check(serving.db, serving.vault)
     assert halfway.old_keys_in_use, "the kill came too late to interrupt anything"
 
     second = _rotate_command(any_services, "--batch-size", "20")
@@ -173,7 +173,7 @@ def test_rotation_killed_and_resumed_while_serving(any_services, tmp_path):
     with serving.db.read() as session:
         senders = session.scalar(select(func.count(func.distinct(Conversation.sender_index))))
         assert senders == session.scalar(select(func.count(Conversation.id)))
-    assert rotation.check(serving.db, serving.vault).old_keys_in_use == []
+    assert key_usage.check(serving.db, serving.vault).old_keys_in_use == []
     new_only = _with_keys(any_services, NEW_SECRET)
     assert_all_readable_with(new_only.db, new_only.vault)
     late = residents[0]
