@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from bot import backup, retention, rotation, subjects  # noqa: E402
+from bot import backup, key_usage, retention, rotation, subjects  # noqa: E402
 from bot.crypto import Vault  # noqa: E402
 from bot.db import Database, upgrade_database  # noqa: E402
 from bot.models import (  # noqa: E402
@@ -101,7 +101,7 @@ def run(url: str, cases: int, workdir: Path, name: str) -> None:
     upgrade_database(url)
     services = build_services(make_settings(workdir, url))
     _timed("fill", lambda: _fill(services.db, services.vault, cases))
-    usage = _timed("keys check", lambda: rotation.check(services.db, services.vault))
+    usage = _timed("keys check", lambda: key_usage.check(services.db, services.vault))
     values = usage.sealed[0]
     if services.settings.is_sqlite:
         archive = workdir / "bench.tar.gz"

@@ -152,7 +152,7 @@ class Case(Base):
     details_enc: Mapped[bytes] = mapped_column(LargeBinary)
     assignee: Mapped[str | None] = mapped_column(String(120), index=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id",
-                                                                   use_alter=True))
+                                                                   use_alter=True), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Added by the staff console (migration 0002_console).
@@ -288,8 +288,9 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20))
-    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"),
+                                                        index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

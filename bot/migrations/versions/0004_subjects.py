@@ -1,4 +1,5 @@
-"""retention and subject requests: cases.erased_at, subject identifiers, request register
+"""retention and subject requests: cases.erased_at, subject identifiers, request register,
+and indexes to find a resident's cases and queued messages (erasure, subject search)
 
 Revision ID: i19_subjects
 Revises: 0003_merge
@@ -19,6 +20,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f("ix_cases_conversation_id"), ["conversation_id"],
+                              unique=False)
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_conversation_id"), ["conversation_id"],
+                              unique=False)
     op.create_table(
         "subject_identifiers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -55,5 +62,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_subject_identifiers_lookup")
         batch_op.drop_index(batch_op.f("ix_subject_identifiers_case_id"))
     op.drop_table("subject_identifiers")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_conversation_id"))
+        batch_op.drop_index(batch_op.f("ix_outbox_case_id"))
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cases_conversation_id"))
         batch_op.drop_column("erased_at")
