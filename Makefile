@@ -81,6 +81,7 @@ BENCH_PG ?= $(or $(TEST_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/test)
 bench: install
 	$(BIN)/python bench/channels.py --postgres $(BENCH_PG)
 	$(BIN)/python bench/scale.py --postgres $(BENCH_PG)
+	$(BIN)/python bench/maintenance.py --postgres $(BENCH_PG)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Backups, key rotation, retention and subject search on a realistically sized instance.
 
-    python bench/maintenance.py [--cases 20000] [--postgres URL]
+    python bench/maintenance.py [--cases 10000] [--postgres URL]
 
 Fills a fresh SQLite database (and a PostgreSQL schema when --postgres is given) with
 fictional cases, each with its conversation, ten kept replies, an officer's note and contact
@@ -137,7 +137,7 @@ def run(url: str, cases: int, workdir: Path, name: str) -> None:
 def main() -> None:
     """Run the benchmark on SQLite, then PostgreSQL if asked."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cases", type=int, default=20000)
+    parser.add_argument("--cases", type=int, default=10000)
     parser.add_argument("--postgres", default="")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
