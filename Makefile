@@ -31,8 +31,16 @@ lock:
 install: $(STAMP) compile
 
 ## Serve on http://127.0.0.1:$(PORT) with the embedded SQLite database and the demo landlord.
+## On the first start the secret key is created: say plainly that it must be backed up.
 PORT ?= 8000
+KEY_FILE = $${REPORTBOT_INSTANCE_DIR:-instance}/secret.key
 run: install
+	@test -n "$$REPORTBOT_SECRET_KEY" -o -f "$(KEY_FILE)" || printf '%s\n' "" \
+	  "FIRST START: a secret key is being created in $(KEY_FILE)." \
+	  "Every report is sealed with it. Back it up NOW, separately from the database and its" \
+	  "backups: e.g. copy the file's contents into the landlord's password manager, or keep" \
+	  "a printed copy in a safe. Without it no report, and no backup, can ever be read." \
+	  "See README.md, 'Backups and the secret key'." ""
 	$(BIN)/reportbot serve --host 127.0.0.1 --port $(PORT)
 
 ## The whole suite: lint, translations, unit, PostgreSQL (when TEST_DATABASE_URL is set), browser.
@@ -92,6 +100,7 @@ bench: install
 	$(BIN)/python bench/channels.py --postgres $(BENCH_PG)
 	$(BIN)/python bench/scale.py --postgres $(BENCH_PG)
 	$(BIN)/python bench/signin.py --postgres $(BENCH_PG)
+	$(BIN)/python bench/maintenance.py --postgres $(BENCH_PG)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache tests/browser/node_modules

@@ -22,6 +22,7 @@ from bot.app import Assembly, assemble, create_app
 from bot.cli_errors import Problem, ReportbotGroup
 from bot.console.cli import SCOPE_OPTION, api_tokens, create_token, create_user, staff
 from bot.db import alembic_config, current_revisions, upgrade_database
+from bot.maintenance_cli import COMMANDS as maintenance_commands
 from bot.monitoring_cli import monitoring
 from bot.services import Services, build_services
 from bot.serving import Server
@@ -194,6 +195,8 @@ main.add_command(staff)
 main.add_command(api_tokens)
 main.add_command(telegram.commands)
 main.add_command(monitoring)
+for _command in maintenance_commands:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ is the production engine; there row locks (``FOR UPDATE``) do the same job.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -55,7 +56,11 @@ def make_private(database: Path) -> None:
     version (0644 under the usual umask) are narrowed here.
     """
     database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    # Only ever create it: opening and closing a descriptor of a database this process
+    # already has open would drop every POSIX lock SQLite holds on it (SQLite's own
+    # warning), and two connections would then write over each other.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"),
                  Path(f"{database}.writer-lock")):
         try:

@@ -96,10 +96,10 @@ class Delivery:
     def mark_reachable(self, channel: str, address: str) -> None:
         """Writing to us again means the resident no longer blocks us."""
         s = self._services
-        index = s.vault.index(channel, address)
+        indexes = s.vault.indexes(channel, address)
         with s.db.read() as session:
             blocked = session.scalar(select(Conversation.id).where(
-                Conversation.channel == channel, Conversation.sender_index == index,
+                Conversation.channel == channel, Conversation.sender_index.in_(indexes),
                 Conversation.unreachable.is_(True)))
         if blocked is not None:
             with s.db.write() as session:

@@ -153,7 +153,7 @@ class Case(Base):
     details_enc: Mapped[bytes] = mapped_column(LargeBinary)
     assignee: Mapped[str | None] = mapped_column(String(120), index=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id",
-                                                                   use_alter=True))
+                                                                   use_alter=True), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Added by the staff console (migration 0002_console).
@@ -174,6 +174,8 @@ class Case(Base):
     area: Mapped[str | None] = mapped_column(String(60), index=True)
     perpetrator_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     first_contact_hours: Mapped[float | None] = mapped_column(Float)
+    # Set when the personal fields were erased (retention or a subject's request, issue 19).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case",
                                                    order_by="CaseEvent.id")
@@ -319,8 +321,9 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20))
-    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"),
+                                                        index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -504,3 +507,38 @@ class ProfileCount(Base):
     dimension: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(40), primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
+class SubjectIdentifier(Base):
+    """A keyed hash of a phone number or email address a report gave for contact.
+
+    Lets a subject access or erasure request find the cases that mention the resident's
+    number or address without decrypting every case (bot/subjects.py). `role` says whose
+    it is: the reporter's own contact details, or those of the victim a witness named.
+    """
+
+    __tablename__ = "subject_identifiers"
+    __table_args__ = (Index("ix_subject_identifiers_lookup", "kind", "value_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str] = mapped_column(String(10), default="reporter")
+    value_index: Mapped[str] = mapped_column(String(64))
+
+
+class SubjectRequest(Base):
+    """A subject access or erasure request handled, kept as the register of requests.
+
+    `note_enc` is the staff member's explanation (it may name the requester, so it is
+    sealed); `detail` holds codes and counts only.
+    """
+
+    __tablename__ = "subject_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    identifier_kind: Mapped[str] = mapped_column(String(20))
+    ground: Mapped[str | None] = mapped_column(String(40))
+    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -87,6 +87,8 @@ class Organisation:
     duty_rota: tuple[RotaEntry, ...] = ()
     managers: tuple[Manager, ...] = ()
     areas: tuple[Area, ...] = ()
+    # [retention]: years after closure before a case's personal data is erased (issue 19).
+    retention_years: int = 6
 
     @property
     def timezone(self) -> str:
@@ -268,6 +270,13 @@ class AreaTable(_Table):
         default_factory=list)
 
 
+class RetentionTable(_Table):
+    """`[retention]`: how long a closed case keeps its personal data."""
+
+    # At least a year, so the 12-month victims' profile (13.4) can still be drawn.
+    closed_cases_years: Annotated[int, Field(strict=True, ge=1, le=100)] = 6
+
+
 class OrganisationFile(_Table):
     """The whole organisation file."""
 
@@ -277,6 +286,7 @@ class OrganisationFile(_Table):
     duty_rota: list[RotaTable] = Field(default_factory=list)
     managers: list[StaffTable] = Field(default_factory=list)
     areas: list[AreaTable] = Field(default_factory=list)
+    retention: RetentionTable = Field(default_factory=RetentionTable)
 
     @field_validator("areas")
     @classmethod
@@ -312,6 +322,7 @@ class OrganisationFile(_Table):
                                       start=r.start, until=r.until) for r in self.duty_rota),
             managers=tuple(Manager(name=m.name, targets=m.targets()) for m in self.managers),
             areas=tuple(Area(a.name, tuple(a.postcode_districts)) for a in self.areas),
+            retention_years=self.retention.closed_cases_years,
         )
 
 # ---- loading and error reports -------------------------------------------------------------

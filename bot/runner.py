@@ -206,7 +206,8 @@ class ConversationRunner:
         with s.db.read() as session:
             conv = session.scalar(select(Conversation).where(
                 Conversation.channel == channel,
-                Conversation.sender_index == s.vault.index(channel, sender)))
+                Conversation.sender_index.in_(s.vault.indexes(channel, sender)))
+                .order_by(Conversation.id).limit(1))
         if conv is None:
             return None
         question = None
@@ -343,25 +344,28 @@ class ConversationRunner:
               create: bool = True) -> Conversation | None:
         """Return the sender's conversation on `channel`, created if new, locked for us."""
         vault = self.services.vault
-        index = vault.index(channel, sender)
+        # Every configured key's index: during a key rotation a resident whose row is not
+        # re-indexed yet is still found (bot/rotation.py).
+        indexes = vault.indexes(channel, sender)
         query = (
             select(Conversation)
-            .where(Conversation.channel == channel, Conversation.sender_index == index)
+            .where(Conversation.channel == channel, Conversation.sender_index.in_(indexes))
+            .order_by(Conversation.id).limit(1)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        found = session.scalars(query).one_or_none()
+        found = session.scalars(query).first()
         if found is not None or not create:
             return found
         # Two first messages may race; the unique index lets exactly one insert win.
         session.execute(
             insert(session, Conversation)
-            .values(channel=channel, sender_index=index, sender_enc=vault.seal(sender),
+            .values(channel=channel, sender_index=indexes[0], sender_enc=vault.seal(sender),
                     phase="new", locale="en", created_at=now, updated_at=now,
                     opted_out=False, unreachable=False)
             .on_conflict_do_nothing(index_elements=["channel", "sender_index"])
         )
-        return session.scalars(query).one()
+        return session.scalars(query).first()
 
     def _keep_media(self, session: Session, conv: Conversation, media: tuple[Media, ...],
                     now: datetime) -> None:

@@ -340,7 +340,7 @@ class Settings(BaseSettings):
 
     def _with_defaults(self) -> Settings:
         url = self.database_url or f"sqlite:///{self.instance_dir / 'reportbot.sqlite'}"
-        key = self.secret_key or _instance_key(self.instance_dir)
+        key = self.secret_key or _instance_keys(self.instance_dir)
         return self.model_copy(update={"database_url": url, "secret_key": key})
 
 
@@ -381,21 +381,33 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{name}: {message}{shown}"
 
 
-def _instance_key(instance: Path) -> str:
-    """Return the instance's secret key, creating it (mode 0600) on first run."""
+def instance_key_file(instance: Path) -> Path:
+    """Return the embedded default's key file: one key per line, the first encrypts."""
+    return instance / "secret.key"
+
+
+def _instance_keys(instance: Path) -> str:
+    """Return the instance's secret keys, comma-joined, creating the file on first run.
+
+    The file (mode 0600) holds one key per line; several during a key rotation
+    (`reportbot keys add`), the first of which encrypts.
+    """
+    path = instance_key_file(instance)
     try:
         instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = instance / "secret.key"
         if not path.exists():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))
         mode = stat.S_IMODE(path.stat().st_mode)
-        key = path.read_text().strip()
+        keys = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     except OSError as exc:
         raise ConfigError(f"REPORTBOT_INSTANCE_DIR: cannot create the secret key in "
                           f"{instance} ({exc.strerror})") from None
     if mode & 0o077:
         raise ConfigError(f"REPORTBOT_INSTANCE_DIR: {path} is readable by others (mode "
                           f"{oct(mode)}); chmod 600 it")
-    return key
+    if not keys:
+        raise ConfigError(f"REPORTBOT_INSTANCE_DIR: {path} is empty; restore the key kept "
+                          "with your backups")
+    return ",".join(keys)

@@ -17,7 +17,7 @@ from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import profiles
+from bot import profiles, subjects
 from bot.areas import Area, area_for
 from bot.crypto import Vault
 from bot.errors import UnknownCase
@@ -101,6 +101,8 @@ class CaseStore:
             break
         else:  # pragma: no cover - 8 collisions in a 43-bit space
             raise RuntimeError("could not allocate a unique case reference")
+        # Keyed hashes of the contact details, so a subject access request finds the case.
+        subjects.index_case(session, self.vault, case)
         for recipient, granted, answered_at, wording, *staff in draft.consents:
             given_to, method = (staff + [None, None])[:2]
             session.add(Consent(

@@ -1,4 +1,5 @@
-"""`reportbot worker`: deliver the outbox, fetch files, escalate deadlines, expire, forever."""
+"""`reportbot worker`: deliver the outbox, fetch files, escalate deadlines, expire abandoned
+conversations and apply the retention policy (daily), forever."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
-from bot import notify
+from bot import notify, retention
 from bot.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ def build_outbox(assembly: Assembly) -> Outbox:
 
 
 def run(assembly: Assembly, interval: float = 1.0, expire_every: float = 3600.0,
-        stop_after: float | None = None, escalate_every: float = 60.0) -> None:
+        stop_after: float | None = None, escalate_every: float = 60.0,
+        retention_every: float = 86400.0) -> None:
     """Deliver due messages every `interval` seconds until SIGTERM/SIGINT."""
     services, runner, channels = assembly.services, assembly.runner, assembly.channels
     outbox = build_outbox(assembly)
@@ -42,7 +44,9 @@ def run(assembly: Assembly, interval: float = 1.0, expire_every: float = 3600.0,
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     started = time.monotonic()
-    last_expiry = last_escalation = 0.0
+    # Minus infinity, not 0: the monotonic clock starts near zero after a reboot, and each
+    # job must run once at start-up, not only after its first interval.
+    last_expiry = last_escalation = last_retention = float("-inf")
     while not stopping:
         if time.monotonic() - last_escalation >= escalate_every:
             # Deadlines approaching or passed: managers are told once per case (4.10).
@@ -53,6 +57,10 @@ def run(assembly: Assembly, interval: float = 1.0, expire_every: float = 3600.0,
             if count:
                 log.info("expired %d abandoned conversation(s)", count)
             last_expiry = time.monotonic()
+        if time.monotonic() - last_retention >= retention_every:
+            # Personal data past the organisation's retention period (bot/retention.py).
+            retention.run(services)
+            last_retention = time.monotonic()
         attempted = outbox.run_once() if outbox.senders else 0
         attempted += channels.fetch_media()
         if stop_after is not None and time.monotonic() - started >= stop_after:

@@ -29,7 +29,6 @@ class Resident:
                  sender: str | None = None, opened: bool = True,
                  language: str | None = None) -> None:
         self.services = services
-        self.runner = assemble(services).runner
         self.channel = channel
         self.sender = sender or f"resident-{uuid.uuid4().hex}"
         self.replies: tuple[Outbound, ...] = ()
@@ -37,6 +36,17 @@ class Resident:
         if opened:
             self.replies = self.runner.open(channel, self.sender,
                                             language_hint=language).replies
+
+    @property
+    def services(self) -> Services:
+        """The services this resident's messages reach."""
+        return self._services
+
+    @services.setter
+    def services(self, services: Services) -> None:
+        # The runner the application would build on them (e.g. after a key rotation).
+        self._services = services
+        self.runner = assemble(services).runner
 
     def says(self, message: Says, message_id: str | None = None,
              at: datetime | None = None, **extra) -> TurnResult:

@@ -24,6 +24,7 @@ from bot.console import (  # noqa: F401
     reports,
     sessions,
 )
+from bot.console.subjects import bp as subjects_bp
 from bot.console.web import bp
 
 __all__ = ["bp", "init_app"]
@@ -54,3 +55,4 @@ def init_app(app, csrf_exempt: Iterable[str]) -> None:
 
     auth.init_login(app)
     sessions.init_sessions(app)
+    app.register_blueprint(subjects_bp)

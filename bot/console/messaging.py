@@ -61,6 +61,9 @@ def reachability(case: Case, conversation: Conversation | None, details: dict,
     if conversation is None or conversation.channel not in reply_later:
         result.refusals.append(f"The report came by {case.channel}, which cannot carry a "
                                "message later.")
+    elif conversation.phase == "erased":
+        result.refusals.append("The resident's contact details were erased (retention or "
+                               "their request).")
     elif conversation.opted_out:
         result.refusals.append("The resident has opted out of messages on this channel.")
     elif conversation.unreachable:
