@@ -1,22 +1,33 @@
-"""The duty queue API: cases as JSON for authorised systems, with bearer tokens."""
+"""The case API: cases as JSON for the landlord's other systems, with bearer tokens.
+
+The query and answer shapes are the models of bot/api_schema.py, and the OpenAPI document
+(`GET /api/openapi.json`) is generated from them.
+"""
 
 from __future__ import annotations
 
 import hmac
 from functools import wraps
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from pydantic import ValidationError
 
+from bot.api_schema import (
+    CaseDetail,
+    CaseListQuery,
+    CasePage,
+    CaseSummary,
+    ConsentOut,
+    TimelineEntry,
+    summary_fields,
+)
 from bot.errors import UnknownCase
-from bot.models import Case, utcnow
+from bot.models import utcnow
+from bot.openapi import operation, problem
 from bot.services import Services
-from bot.store import QueueFilter, check_api_token
-from flows.report import STRANDS
+from bot.store import Position, QueueFilter, check_api_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-_STATUSES = {"new", "open", "closed"}
 
 
 def _services() -> Services:
@@ -38,106 +49,94 @@ def require_token(view):
             record = check_api_token(session, bearer_token())
             g.api_client = record.name if record else None
         if record is None:
-            response = jsonify({"error": "unauthorized",
-                                "message": "A valid bearer token is required."})
-            response.headers["WWW-Authenticate"] = 'Bearer realm="reportbot"'
-            return response, 401
+            return problem(401, "unauthorized", "A valid bearer token is required.",
+                           {"WWW-Authenticate": 'Bearer realm="reportbot"'})
         return view(*args, **kwargs)
     return wrapped
 
 
-def case_json(case: Case, timezone: str) -> dict:
-    """Return the case's non-personal fields as JSON, instants with their local offset."""
-    tz = ZoneInfo(timezone)
-
-    def when(instant):
-        return instant.astimezone(tz).isoformat() if instant else None
-
-    return {
-        "reference": case.reference,
-        "status": case.status,
-        "priority": case.priority,
-        "hate_related": case.hate_related,
-        "strands": list(case.strands or []),
-        "perceived_by": list(case.perceived_by or []),
-        "prejudice_indicators": list(case.prejudice_indicators or []),
-        "reporter_role": case.reporter_role,
-        "anonymous": case.anonymous,
-        "channel": case.channel,
-        "language": case.language,
-        "received_at": when(case.received_at),
-        "counts_from": when(case.counts_from),
-        "out_of_hours": case.out_of_hours,
-        "first_contact_due": when(case.first_contact_due),
-        "action_plan_due": when(case.action_plan_due),
-        "first_contact_at": when(case.first_contact_at),
-        "action_plan_at": when(case.action_plan_at),
-        "next_deadline": when(case.next_deadline),
-        "incident_types": list(case.incident_types or []),
-        "location_type": case.location_type,
-        "immediate_danger": case.immediate_danger,
-        "repair_needed": case.repair_needed,
-        "preserve_evidence": case.preserve_evidence,
-        "assignee": case.assignee,
-    }
+def _query() -> CaseListQuery | str:
+    """Return the list's query, or what is wrong with it."""
+    try:
+        return CaseListQuery.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        name = ".".join(str(part) for part in error["loc"]) or "query"
+        return f"{name}: {error['msg']}"
 
 
-def _filter() -> QueueFilter | str:
-    args = request.args
-    status = args.get("status") or None
-    strand = args.get("strand") or None
-    if status and status not in _STATUSES:
-        return f"status must be one of {', '.join(sorted(_STATUSES))}"
-    if strand and strand not in STRANDS:
-        return f"strand must be one of {', '.join(STRANDS)}"
-    return QueueFilter(status=status, strand=strand, assignee=args.get("assignee") or None,
-                       overdue=args.get("overdue") in ("1", "true", "yes"))
-
-
-def _int_arg(name: str, default: int, maximum: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    return int(raw) if raw.isdigit() and int(raw) <= maximum else None
+def _next_link(query: CaseListQuery, cursor: str) -> str:
+    """Return the link to the page after `cursor`, with the same filters."""
+    params = query.model_dump(exclude_defaults=True, exclude={"cursor", "offset"})
+    params["cursor"] = cursor
+    return url_for("api.list_cases", **{k: (int(v) if isinstance(v, bool) else v)
+                                         for k, v in params.items()})
 
 
 @bp.get("/cases")
+@operation(tags=["cases"], query=CaseListQuery, ok={200: CasePage}, secured=True, errors={
+    400: "A filter, `limit`, `offset` or `cursor` is not valid (the message names it).",
+    401: "The bearer token is missing, unknown or revoked.",
+})
 @require_token
 def list_cases():
-    """Return the duty queue: high priority first, then earliest deadline."""
+    """List cases, a page at a time.
+
+    By default the duty queue: open cases, high priority first, then the earliest running
+    deadline. Follow `next` for the following page; pages continue after the last case
+    seen, so cases stored meanwhile never make a case appear twice or be skipped. With
+    `order=received`, keep the last page's `cursor` and ask again later for the cases
+    stored since.
+    """
     s = _services()
-    flt = _filter()
-    limit, offset = _int_arg("limit", 50, 500), _int_arg("offset", 0, 10_000_000)
-    if isinstance(flt, str) or limit is None or offset is None:
-        message = flt if isinstance(flt, str) else "limit and offset must be small numbers"
-        return jsonify({"error": "bad_request", "message": message}), 400
+    query = _query()
+    if isinstance(query, str):
+        return problem(400, "bad_request", query)
+    after = None
+    if query.cursor:
+        try:
+            after = Position.decode(query.cursor)
+        except ValueError:
+            after = None
+        if after is None or after.order != query.order:
+            return problem(400, "bad_request", "cursor: not a cursor of this list's order")
+    flt = QueueFilter(status=query.status, strand=query.strand, assignee=query.assignee,
+                      overdue=query.overdue)
     with s.db.read() as session:
-        cases = s.store.queue(session, flt, limit=limit, offset=offset, now=utcnow())
-        return jsonify({"cases": [case_json(c, s.org.timezone) for c in cases],
-                        "limit": limit, "offset": offset})
+        cases = s.store.queue(session, flt, limit=query.limit, offset=query.offset,
+                              now=utcnow(), order=query.order, after=after)
+        page = [CaseSummary.of(c, s.org.timezone) for c in cases]
+        last = Position.of(cases[-1], query.order).encode() if cases else query.cursor
+    more = len(cases) == query.limit
+    body = CasePage(cases=page, limit=query.limit, offset=query.offset, cursor=last,
+                    next=_next_link(query, last) if more and last else None)
+    return jsonify(body.model_dump(mode="json"))
 
 
 @bp.get("/cases/<reference>")
+@operation(tags=["cases"], ok={200: CaseDetail}, secured=True, errors={
+    401: "The bearer token is missing, unknown or revoked.",
+    404: "No case has that reference.",
+}, path={"reference": "The case reference, e.g. `K7QMX-9RDTV` (any case, with or "
+                      "without the dash)."})
 @require_token
 def get_case(reference: str):
-    """Return one case with its personal details; the view is recorded on the case."""
+    """Get one case with its personal details, consents and timeline.
+
+    The view is recorded on the case's timeline, naming the token.
+    """
     s = _services()
     with s.db.write() as session:
         try:
             case = s.store.get(session, reference)
         except UnknownCase:
-            return jsonify({"error": "not_found", "message": "No case has that reference."}), 404
-        body = case_json(case, s.org.timezone)
-        body["answers"] = dict(case.answers or {})
-        body["details"] = s.store.details(case)
-        body["consents"] = [
-            {"recipient": c.recipient, "granted": c.granted,
-             "answered_at": c.answered_at.isoformat(), "wording_version": c.wording_version}
-            for c in case.consents
-        ]
-        body["timeline"] = [
-            {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
-            for e in case.events
-        ]
+            return problem(404, "not_found", "No case has that reference.")
+        body = CaseDetail(
+            **summary_fields(case, s.org.timezone),
+            answers=dict(case.answers or {}),
+            details=s.store.details(case),
+            consents=[ConsentOut.of(c) for c in case.consents],
+            timeline=[TimelineEntry.of(e) for e in case.events],
+        )
         s.store.record(session, case, "viewed", f"api:{g.api_client}", via="api")
-        return jsonify(body)
+        return jsonify(body.model_dump(mode="json"))

@@ -6,13 +6,16 @@ the conversation turn that submitted it: either both are stored or neither is.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Text, cast, select, text
+from sqlalchemy import Text, and_, cast, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +28,10 @@ from bot.sla import WorkingCalendar
 
 _REFERENCE_ATTEMPTS = 8
 _OPEN = text("cases.status <> 'closed'")
+# Held while a case is stored on PostgreSQL, until the transaction ends: case ids are then
+# given out in commit order, so a reader paging by id never passes an id whose case is
+# committed later (and a saved cursor misses nothing). SQLite has one writer at a time.
+_CASE_ID_LOCK = 0x7265_7062_6F74  # "repbot"
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,69 @@ class QueueFilter:
     assignee: str | None = None
     overdue: bool = False
     include_closed: bool = False
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page of the case list ended: the last case's sort key, in one list order.
+
+    `order` is "queue" (priority, then the earliest running deadline, then id) or
+    "received" (id, which follows the order cases were stored). Paging continues strictly
+    after the position, so cases inserted meanwhile never shift a page: nothing is listed
+    twice or skipped.
+    """
+
+    order: str
+    id: int
+    rank: int = 0
+    deadline: datetime | None = None
+
+    def encode(self) -> str:
+        """Return the position as an opaque URL-safe cursor."""
+        data = {"o": self.order, "i": self.id}
+        if self.order == "queue":
+            data.update(r=self.rank, d=self.deadline.isoformat() if self.deadline else None)
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> Position:
+        """Return the position a cursor names; raise ValueError if it is not one."""
+        try:
+            data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            order, ident = data["o"], data["i"]
+            if order not in ("queue", "received") or type(ident) is not int:
+                raise ValueError("not a cursor")
+            if order == "received":
+                return cls(order, ident)
+            rank, deadline = data["r"], data["d"]
+            if type(rank) is not int:
+                raise ValueError("not a cursor")
+            when = datetime.fromisoformat(deadline) if deadline is not None else None
+            if when is not None and when.tzinfo is None:
+                raise ValueError("not a cursor")
+            return cls(order, ident, rank, when)
+        except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, KeyError,
+                TypeError, AttributeError) as exc:
+            raise ValueError("not a cursor") from exc
+
+    @classmethod
+    def of(cls, case: Case, order: str) -> Position:
+        """Return the position just after `case` in `order`."""
+        return cls(order, case.id, case.priority_rank, case.next_deadline) \
+            if order == "queue" else cls(order, case.id)
+
+    def after(self):
+        """Return the SQL condition for the cases that come after this position."""
+        if self.order == "received":
+            return Case.id > self.id
+        if self.deadline is None:  # deadlines sort last: only later ids without one remain
+            same_rank = and_(Case.next_deadline.is_(None), Case.id > self.id)
+        else:
+            same_rank = or_(Case.next_deadline > self.deadline, Case.next_deadline.is_(None),
+                            and_(Case.next_deadline == self.deadline, Case.id > self.id))
+        return or_(Case.priority_rank > self.rank,
+                   and_(Case.priority_rank == self.rank, same_rank))
 
 
 class CaseStore:
@@ -50,6 +120,9 @@ class CaseStore:
                actor: str = "resident") -> Case:
         """Store a new case with a fresh reference and its working-day deadlines."""
         deadlines = self.calendar.deadlines(received_at)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": _CASE_ID_LOCK})
         for _attempt in range(_REFERENCE_ATTEMPTS):
             case = Case(
                 reference=new_reference(),
@@ -120,8 +193,10 @@ class CaseStore:
         return case
 
     def queue(self, session: Session, flt: QueueFilter | None = None, *, limit: int = 50,
-              offset: int = 0, now: datetime | None = None) -> Sequence[Case]:
-        """Return cases in duty-queue order: high priority first, then earliest deadline."""
+              offset: int = 0, now: datetime | None = None, order: str = "queue",
+              after: Position | None = None) -> Sequence[Case]:
+        """Return cases in duty-queue order (high priority first, then earliest deadline),
+        or in the order they were received; strictly after `after` when it is given."""
         flt = flt or QueueFilter()
         query = select(Case)
         if flt.status:
@@ -137,8 +212,13 @@ class CaseStore:
             # Strands are a short JSON list; a LIKE on the serialised form works on both
             # engines and the value is checked against the known codes by the caller.
             query = query.where(cast(Case.strands, Text).like(f'%"{flt.strand}"%'))
-        query = query.order_by(Case.priority_rank, Case.next_deadline.asc().nulls_last(),
-                               Case.id)
+        if after is not None:
+            query = query.where(after.after())
+        if order == "received":
+            query = query.order_by(Case.id)
+        else:
+            query = query.order_by(Case.priority_rank, Case.next_deadline.asc().nulls_last(),
+                                   Case.id)
         return session.scalars(query.limit(limit).offset(offset)).all()
 
 
