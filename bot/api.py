@@ -62,6 +62,8 @@ def _query() -> CaseListQuery | str:
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         name = ".".join(str(part) for part in error["loc"]) or "query"
+        if error["type"] == "extra_forbidden":
+            return f"{name!r}: unknown parameter"
         return f"{name}: {error['msg']}"
 
 

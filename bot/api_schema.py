@@ -31,7 +31,8 @@ def _no_null_defaults(schema: dict[str, Any]) -> None:
 class CaseListQuery(BaseModel):
     """Filters, order and position of a page of the case list."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra=_no_null_defaults)
+    # A misspelt filter is refused, not ignored: ignoring it would answer the wrong cases.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
 
     status: Status | SkipJsonSchema[None] = Field(
         None, description="Only cases with this status. Closed cases are listed only "
