@@ -15,6 +15,7 @@ language on the web chat), not a generic validation dump.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -106,14 +107,37 @@ def problem(status: int, code: str, message: str, headers: Mapping[str, str] | N
     return response
 
 
-def document() -> dict[str, Any]:
-    """Return the OpenAPI document of the current application's marked operations."""
-    # Built on first use from the application's URL map (the routes do not change after
-    # start-up, and every application built from this code has the same API routes).
-    return _contract.spec
+def document(webhooks: Mapping[str, tuple[type[BaseModel], str]] | None = None
+             ) -> dict[str, Any]:
+    """Return the OpenAPI document of the current application's marked operations.
+
+    `webhooks` maps each outbound event to its body model and meaning; they are listed
+    under the document's `webhooks`, as OpenAPI 3.1 allows.
+    """
+    # spectree builds its part once, from the application's URL map: the routes do not
+    # change after start-up, and every application built from this code has the same.
+    spec = copy.deepcopy(_contract.spec)
+    schemas = spec["components"]["schemas"]
+    for name, (model, meaning) in (webhooks or {}).items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}",
+                                         mode="serialization")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        spec.setdefault("webhooks", {})[name] = {"post": {
+            "summary": meaning,
+            "description": "Signed per Standard Webhooks: headers `webhook-id` (the "
+                           "idempotency key: the same on every retry), `webhook-timestamp` "
+                           "and `webhook-signature`. Answer 2xx once stored; anything "
+                           "else, or no answer, is retried with backoff.",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}},
+            "responses": {"200": {"description": "Stored (any 2xx)."}},
+        }}
+    return spec
 
 
-def install(app: Flask) -> None:
-    """Serve the OpenAPI document at GET /api/openapi.json."""
+def install(app: Flask, webhooks: Mapping[str, tuple[type[BaseModel], str]] | None = None
+            ) -> None:
+    """Serve the OpenAPI document at GET /api/openapi.json, with the outbound `webhooks`."""
     app.add_url_rule("/api/openapi.json", "openapi_document",
-                     lambda: jsonify(document()), methods=["GET"])
+                     lambda: jsonify(document(webhooks)), methods=["GET"])

@@ -7,7 +7,8 @@ known one (``organisation.out_of_hour_phone: unknown setting; did you mean
 out_of_hours_phone?``). Texts a resident sees may be given per language in a
 ``..._translations`` table beside them, falling back to English. The duty rota
 (``[[duty_rota]]``) and the managers (``[[managers]]``) say which staff are told of what,
-and how (see bot/rota.py for who counts as on duty).
+and how (see bot/rota.py for who counts as on duty); ``[[webhooks]]`` names the landlord's
+systems that are told of case events (bot/webhooks.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pydantic import (
 from bot.errors import ConfigError
 from bot.rota import DAY_NAMES, Manager, RotaEntry, StaffTargets
 from bot.sla import NATION_SUBDIVISIONS, WorkingHours
+from bot.webhook_config import EVENTS, NAME, WebhookEndpoint, check_secret
 
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -84,6 +86,7 @@ class Organisation:
     repairs_timescale_translations: Mapping[str, str] = field(default_factory=dict)
     duty_rota: tuple[RotaEntry, ...] = ()
     managers: tuple[Manager, ...] = ()
+    webhooks: tuple[WebhookEndpoint, ...] = ()
 
     @property
     def timezone(self) -> str:
@@ -142,6 +145,19 @@ def _chat_id(value: Any) -> str:
             not re.fullmatch(r"-?[0-9]{1,20}", str(value).strip()):
         raise ValueError("expected a numeric chat id like -1001234567890")
     return str(value).strip()
+
+
+def _webhook_name(value: str) -> str:
+    if not NAME.match(value):
+        raise ValueError(f"expected a short name of lower-case letters, digits, - and _ "
+                         f"(e.g. \"asb\"), got {value!r}")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"expected an http(s) address, got {value!r}")
+    return value
 
 
 def _days(allowed: frozenset[str], note: str = ""):
@@ -246,6 +262,26 @@ class RotaTable(StaffTable):
             raise ValueError("same as from; leave both out for the whole day")
         return until
 
+class WebhookTable(_Table):
+    """`[[webhooks]]`: one of the landlord's systems told of case events (bot/webhooks.py)."""
+
+    name: Annotated[str, AfterValidator(_webhook_name)]
+    url: Annotated[str, AfterValidator(_http_url)]
+    secret: Annotated[str, AfterValidator(check_secret)]
+    previous_secrets: list[Annotated[str, AfterValidator(check_secret)]] = Field(
+        default_factory=list)
+    events: list[Literal[EVENTS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(EVENTS), min_length=1)
+    personal_details: bool = False
+
+    def build(self) -> WebhookEndpoint:
+        """Return the endpoint the webhook sender reads."""
+        return WebhookEndpoint(name=self.name, url=self.url,
+                               secrets=(self.secret, *self.previous_secrets),
+                               events=frozenset(self.events),
+                               personal_details=self.personal_details)
+
+
 class OrganisationFile(_Table):
     """The whole organisation file."""
 
@@ -254,6 +290,16 @@ class OrganisationFile(_Table):
     support_contacts: list[SupportContactTable] = Field(default_factory=list)
     duty_rota: list[RotaTable] = Field(default_factory=list)
     managers: list[StaffTable] = Field(default_factory=list)
+    webhooks: list[WebhookTable] = Field(default_factory=list)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _distinct_names(cls, webhooks: list[WebhookTable]) -> list[WebhookTable]:
+        names = [w.name for w in webhooks]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"each webhook needs its own name; used twice: {', '.join(twice)}")
+        return webhooks
 
     def build(self) -> Organisation:
         """Return the organisation the application reads."""
@@ -272,6 +318,7 @@ class OrganisationFile(_Table):
                                       days=frozenset(r.days) if r.days else None,
                                       start=r.start, until=r.until) for r in self.duty_rota),
             managers=tuple(Manager(name=m.name, targets=m.targets()) for m in self.managers),
+            webhooks=tuple(w.build() for w in self.webhooks),
         )
 
 # ---- loading and error reports -------------------------------------------------------------

@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,9 +111,12 @@ class Position:
 class CaseStore:
     """Create and read cases; personal fields are sealed with the vault."""
 
-    def __init__(self, vault: Vault, calendar: WorkingCalendar) -> None:
+    def __init__(self, vault: Vault, calendar: WorkingCalendar,
+                 on_record: Callable[[Session, Case, CaseEvent], None] | None = None) -> None:
         self.vault = vault
         self.calendar = calendar
+        # Told of every timeline entry, in its transaction (the outbound webhooks).
+        self.on_record = on_record
 
     def create(self, session: Session, draft: CaseDraft, *, channel: str, language: str,
                received_at: datetime, conversation_id: int | None = None,
@@ -176,8 +179,10 @@ class CaseStore:
 
     def record(self, session: Session, case: Case, kind: str, actor: str, **detail) -> None:
         """Add an entry to the case timeline (never with report content)."""
-        session.add(CaseEvent(case_id=case.id, kind=kind, actor=actor, detail=detail,
-                              at=utcnow()))
+        entry = CaseEvent(case_id=case.id, kind=kind, actor=actor, detail=detail, at=utcnow())
+        session.add(entry)
+        if self.on_record is not None:
+            self.on_record(session, case, entry)
 
     def details(self, case: Case) -> dict:
         """Return the case's sealed personal fields, decrypted."""
