@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from flask import request
 from flask_wtf.csrf import CSRFProtect
 
-from bot.console import audit, auth, case, intake_form, queue, reports  # noqa: F401 - views
+from bot.console import audit, auth, case, intake_form, queue, reports, webhooks  # noqa: F401 - views
 from bot.console.web import bp
 
 __all__ = ["bp", "init_app"]

@@ -98,9 +98,10 @@ def hooked(tmp_path, db_url):
     """Return a function building services whose organisation file has `hooks`."""
     built: list[Services] = []
 
-    def build(hooks: str) -> Services:
+    def build(hooks: str, **env: str) -> Services:
         settings = make_settings(tmp_path, db_url,
-                                 REPORTBOT_ORG_FILE=str(org_with_webhooks(tmp_path, hooks)))
+                                 REPORTBOT_ORG_FILE=str(org_with_webhooks(tmp_path, hooks)),
+                                 **env)
         services = build_services(settings, db=Database(db_url))
         built.append(services)
         return services
