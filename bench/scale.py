@@ -5,7 +5,9 @@
 Fills a fresh schema with fictional cases in steps (COPY), and at each size times the
 queue's first page (`GET /api/v1/cases`) and a case page (`GET /api/v1/cases/<ref>`)
 through the real application, next to a bare `SELECT 1` round trip in the same process.
-Prints p50/p99 per size and the growth from the smallest to the largest size.
+Prints p50/p99 per size and the growth from the smallest to the largest size. Then, for
+systems that sync, a page from the middle of the list: the queue by `cursor` and by
+`offset`, and every case in the received order by `cursor`.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from bot.app import create_app  # noqa: E402
 from bot.db import Database, upgrade_database  # noqa: E402
+from bot.models import Case  # noqa: E402
 from bot.reference import new_reference  # noqa: E402
 from bot.services import build_services  # noqa: E402
-from bot.store import create_api_token  # noqa: E402
+from bot.store import Position, create_api_token  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
 
 STRANDS = ["ethnic_origin", "religion", "gender", "sexual_orientation", "age", "disability"]
@@ -89,6 +92,24 @@ def timings(call, runs: int) -> tuple[float, float]:
     return samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * .99))]
 
 
+def _deep_pages(services, client, headers, size: int, runs: int):
+    """Time a page from the middle of the queue (cursor, offset) and of every case."""
+    with services.db.read() as session:
+        open_cases = session.scalar(select(func.count()).select_from(Case).where(
+            Case.status != "closed"))
+        depth = open_cases // 2
+        middle = services.store.queue(session, limit=1, offset=depth)[0]
+        halfway = session.scalar(select(Case).order_by(Case.id).offset(size // 2).limit(1))
+    by_queue = Position.of(middle, "queue").encode()
+    by_received = Position.of(halfway, "received").encode()
+    return (timings(lambda: client.get(f"/api/v1/cases?limit=50&cursor={by_queue}",
+                                       headers=headers), runs),
+            timings(lambda: client.get(f"/api/v1/cases?limit=50&offset={depth + 1}",
+                                       headers=headers), runs),
+            timings(lambda: client.get(f"/api/v1/cases?order=received&limit=50&cursor="
+                                       f"{by_received}", headers=headers), runs))
+
+
 def main() -> None:
     """Fill, measure, print."""
     parser = argparse.ArgumentParser()
@@ -118,7 +139,7 @@ def main() -> None:
             rng, seen, have = random.Random(7), set(), 0
             print(f"{'cases':>9} {'fill s':>7} {'SELECT 1 p50/p99':>18} "
                   f"{'queue page p50/p99':>20} {'case page p50/p99':>19}")
-            results = {}
+            results, deep = {}, {}
             for size in sizes:
                 took = fill(services.db, size - have, sealed, rng, seen)
                 have = size
@@ -130,8 +151,16 @@ def main() -> None:
                 case = timings(lambda r=refs: client.get(f"/api/v1/cases/{rng.choice(r)}",
                                                   headers=headers), args.runs)
                 results[size] = (queue, case)
+                deep[size] = _deep_pages(services, client, headers, size, args.runs)
                 print(f"{size:>9} {took:>7.1f} {bare[0]:>8.2f}/{bare[1]:<8.2f} ms "
                       f"{queue[0]:>9.2f}/{queue[1]:<8.2f} ms {case[0]:>8.2f}/{case[1]:<8.2f} ms")
+            print(f"\n{'cases':>9} {'middle of the queue':>40} {'middle of every case':>22}")
+            print(f"{'':>9} {'cursor p50/p99':>19} {'offset p50/p99':>20} "
+                  f"{'received, cursor p50/p99':>25}")
+            for size, (queue_cursor, queue_offset, received) in deep.items():
+                print(f"{size:>9} {queue_cursor[0]:>8.2f}/{queue_cursor[1]:<8.2f} ms "
+                      f"{queue_offset[0]:>8.2f}/{queue_offset[1]:<8.2f} ms "
+                      f"{received[0]:>12.2f}/{received[1]:<8.2f} ms")
             small, large = results[sizes[0]], results[sizes[-1]]
             print(f"growth {sizes[0]} -> {sizes[-1]}: queue p50 x{large[0][0] / small[0][0]:.2f}"
                   f", case page p50 x{large[1][0] / small[1][0]:.2f}")

@@ -102,8 +102,9 @@ def list_cases():
             after = None
         if after is None or after.order != query.order:
             return problem(400, "bad_request", "cursor: not a cursor of this list's order")
+    # The queue is the open work; the received order is the record of every case.
     flt = QueueFilter(status=query.status, strand=query.strand, assignee=query.assignee,
-                      overdue=query.overdue)
+                      overdue=query.overdue, include_closed=query.order == "received")
     with s.db.read() as session:
         cases = s.store.queue(session, flt, limit=query.limit, offset=query.offset,
                               now=utcnow(), order=query.order, after=after)

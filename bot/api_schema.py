@@ -35,19 +35,20 @@ class CaseListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
 
     status: Status | SkipJsonSchema[None] = Field(
-        None, description="Only cases with this status. Closed cases are listed only "
-                          "when asked for.")
+        None, description="Only cases with this status. In the queue order closed cases "
+                          "are listed only when asked for.")
     strand: Strand | SkipJsonSchema[None] = Field(
         None, description="Only cases with this perceived strand.")
     assignee: Annotated[str, StringConstraints(max_length=120)] | SkipJsonSchema[None] = \
         Field(None, description="Only cases assigned to this member of staff.")
     overdue: bool = Field(False, description="Only cases past their next deadline.")
     order: Literal["queue", "received"] = Field(
-        "queue", description="`queue`: high priority first, then the earliest running "
-                             "deadline (the duty queue). `received`: oldest first, by when "
-                             "the case was stored; new cases always come after every "
-                             "case already listed, so a saved `cursor` picks up exactly "
-                             "the cases stored since (use it to sync).")
+        "queue", description="`queue`: open cases, high priority first, then the earliest "
+                             "running deadline (the duty queue). `received`: every case, "
+                             "closed ones too, oldest first by when it was stored; new "
+                             "cases always come after every case already listed, so a "
+                             "saved `cursor` picks up exactly the cases stored since (use "
+                             "it to sync).")
     limit: int = Field(50, ge=1, le=500, description="Cases per page.")
     cursor: Annotated[str, StringConstraints(max_length=200)] | SkipJsonSchema[None] = Field(
         None, description="Continue after the position this opaque value names: the "

@@ -139,3 +139,17 @@ def test_case_ids_follow_commit_order(any_services):
     slow.join(10)
     quick.join(10)
     assert ids["quick"] > ids["slow"]
+
+
+def test_received_order_lists_closed_cases_too_the_queue_does_not(api, any_services):
+    first = store_case(any_services, MONDAY)
+    second = store_case(any_services, MONDAY + timedelta(hours=1))
+    with any_services.db.write() as session:
+        case = any_services.store.get(session, first)
+        case.status = "closed"
+        case.refresh_next_deadline()
+    queue = [c["reference"] for c in api("/api/v1/cases")["cases"]]
+    received = [c["reference"] for c in api("/api/v1/cases?order=received")["cases"]]
+    open_only = [c["reference"] for c in api("/api/v1/cases?order=received&status=new")[
+        "cases"]]
+    assert queue == [second] and received == [first, second] and open_only == [second]
