@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Text, and_, cast, or_, select, text
+from sqlalchemy import Text, and_, cast, func, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,17 +95,25 @@ class Position:
         return cls(order, case.id, case.priority_rank, case.next_deadline) \
             if order == "queue" else cls(order, case.id)
 
-    def after(self):
-        """Return the SQL condition for the cases that come after this position."""
+    def segments(self) -> list:
+        """Return SQL conditions that, read one after the other in list order, give the
+        cases after this position.
+
+        Each is one range of the list's index (the queue index is priority, deadline, id,
+        with deadlines last), so a page deep in the list costs what the first page does;
+        one condition with ORs would make the database scan from the start.
+        """
         if self.order == "received":
-            return Case.id > self.id
+            return [Case.id > self.id]
+        rank = Case.priority_rank
         if self.deadline is None:  # deadlines sort last: only later ids without one remain
-            same_rank = and_(Case.next_deadline.is_(None), Case.id > self.id)
+            same_rank = [and_(rank == self.rank, Case.next_deadline.is_(None),
+                              Case.id > self.id)]
         else:
-            same_rank = or_(Case.next_deadline > self.deadline, Case.next_deadline.is_(None),
-                            and_(Case.next_deadline == self.deadline, Case.id > self.id))
-        return or_(Case.priority_rank > self.rank,
-                   and_(Case.priority_rank == self.rank, same_rank))
+            same_rank = [and_(rank == self.rank, tuple_(Case.next_deadline, Case.id)
+                              > tuple_(self.deadline, self.id)),
+                         and_(rank == self.rank, Case.next_deadline.is_(None))]
+        return [*same_rank, rank > self.rank]
 
 
 class CaseStore:
@@ -217,14 +225,24 @@ class CaseStore:
             # Strands are a short JSON list; a LIKE on the serialised form works on both
             # engines and the value is checked against the known codes by the caller.
             query = query.where(cast(Case.strands, Text).like(f'%"{flt.strand}"%'))
-        if after is not None:
-            query = query.where(after.after())
         if order == "received":
             query = query.order_by(Case.id)
         else:
             query = query.order_by(Case.priority_rank, Case.next_deadline.asc().nulls_last(),
                                    Case.id)
-        return session.scalars(query.limit(limit).offset(offset)).all()
+        if after is None:
+            return session.scalars(query.limit(limit).offset(offset)).all()
+        found: list[Case] = []
+        skip = offset
+        for segment in after.segments():
+            part = query.where(segment)
+            found += session.scalars(part.offset(skip).limit(limit - len(found))).all()
+            if len(found) == limit:
+                break
+            if skip:  # the rest of the skip falls in the next segments
+                skip -= session.scalar(select(func.count()).select_from(
+                    part.limit(skip).subquery()))
+        return found
 
 
 # ---- API tokens ------------------------------------------------------------------------

@@ -153,3 +153,19 @@ def test_received_order_lists_closed_cases_too_the_queue_does_not(api, any_servi
     open_only = [c["reference"] for c in api("/api/v1/cases?order=received&status=new")[
         "cases"]]
     assert queue == [second] and received == [first, second] and open_only == [second]
+
+
+def test_offset_after_a_cursor_skips_across_priorities(api, any_services):
+    """The deprecated offset still works with a cursor, where the queue goes from high
+    to medium priority and from cases with deadlines to those without."""
+    _mixed_cases(any_services)
+    with any_services.db.write() as session:  # two cases worked through: no deadline
+        for case in any_services.store.queue(session, limit=2):
+            case.first_contact_at = case.action_plan_at = MONDAY
+            case.refresh_next_deadline()
+    whole = [c["reference"] for c in api("/api/v1/cases?limit=500")["cases"]]
+    assert _all_pages(api, "/api/v1/cases?limit=1")[0] == whole
+    cursor = api("/api/v1/cases?limit=1")["cursor"]
+    for offset in range(7):
+        page = api(f"/api/v1/cases?limit=3&offset={offset}&cursor={cursor}")
+        assert [c["reference"] for c in page["cases"]] == whole[1 + offset:4 + offset]
