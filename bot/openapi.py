@@ -41,6 +41,9 @@ class ApiError(BaseModel):
 
 # Errors any operation can answer, whatever its own checks.
 _TOO_LARGE = (ApiError, "The request body is larger than 256 KiB.")
+# gunicorn refuses a request line over 4 KiB before the application sees it.
+_URL_TOO_LONG = (None, "The URL is longer than the server accepts (about 4 KiB); the web "
+                       "server answers this itself, without a JSON body.")
 _UNAVAILABLE = (ApiError, "The database is unavailable for a moment; nothing of the request "
                           "was kept. Try again after the `Retry-After` header's seconds.")
 
@@ -75,15 +78,16 @@ def operation(*, tags: Sequence[str], ok: Mapping[int, type[BaseModel]],
 
     `ok` maps success statuses to their body models; `errors` maps each error status the
     view itself can answer to what it means (the body is always `ApiError`). 413 (body
-    too large, for requests with a body) and 503 (database unavailable) are added, since
-    the application answers them for every operation. `path` describes the path's
-    parameters.
+    too large, for requests with a body), 414 (URL too long, from the web server) and 503
+    (database unavailable) are added, since they can answer any operation. `path`
+    describes the path's parameters.
     """
     responses: dict[str, Any] = {f"HTTP_{code}": model for code, model in ok.items()}
     for code, meaning in errors.items():
         responses[f"HTTP_{code}"] = (ApiError, meaning)
     if json is not None:
         responses["HTTP_413"] = _TOO_LARGE
+    responses["HTTP_414"] = _URL_TOO_LONG
     responses["HTTP_503"] = _UNAVAILABLE
     # spectree documents a validation error status for every operation; name one the view
     # really answers, since the views validate their input themselves.

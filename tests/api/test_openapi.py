@@ -39,6 +39,9 @@ def test_every_error_answer_is_documented_with_its_body(client):
             assert 503 in codes, f"{method} {path}: database outage not documented"
             assert any(code < 300 for code in codes)
             for code, answer in op["responses"].items():
+                if code == "414":  # from the web server, before the application: no body
+                    assert "content" not in answer
+                    continue
                 schema = answer["content"]["application/json"]["schema"]
                 if int(code) >= 400:
                     assert schema == {"$ref": "#/components/schemas/ApiError"}, (method, path)
