@@ -10,6 +10,8 @@ every figure, every chart) through the real application, next to a bare `SELECT 
 trip in the same process. Prints p50/p99 per size, how many cases the year holds, and the
 growth from the smallest to the largest size.
 The aim for the monitoring page is at most 1 s for a year of 100,000 cases.
+Then, for systems that sync, a page from the middle of the list: the queue by `cursor` and
+by `offset`, and every case in the received order by `cursor`.
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from bot.app import create_app  # noqa: E402
 from bot.console.auth import create_user  # noqa: E402
 from bot.db import Database, upgrade_database  # noqa: E402
+from bot.models import Case  # noqa: E402
 from bot.profiles import PERPETRATOR_FIELDS, VICTIM_DIMENSIONS  # noqa: E402
 from bot.reference import new_reference  # noqa: E402
 from bot.services import build_services  # noqa: E402
-from bot.store import create_api_token  # noqa: E402
+from bot.store import Position, create_api_token  # noqa: E402
 from flows.report import MONITORING_STEPS  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
 from tests.console.conftest import CHEAP_ARGON2, PASSWORD, login  # noqa: E402
@@ -177,6 +180,24 @@ def timings(call, runs: int) -> tuple[float, float]:
     return samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * .99))]
 
 
+def _deep_pages(services, client, headers, size: int, runs: int):
+    """Time a page from the middle of the queue (cursor, offset) and of every case."""
+    with services.db.read() as session:
+        open_cases = session.scalar(select(func.count()).select_from(Case).where(
+            Case.status != "closed"))
+        depth = open_cases // 2
+        middle = services.store.queue(session, limit=1, offset=depth)[0]
+        halfway = session.scalar(select(Case).order_by(Case.id).offset(size // 2).limit(1))
+    by_queue = Position.of(middle, "queue").encode()
+    by_received = Position.of(halfway, "received").encode()
+    return (timings(lambda: client.get(f"/api/v1/cases?limit=50&cursor={by_queue}",
+                                       headers=headers), runs),
+            timings(lambda: client.get(f"/api/v1/cases?limit=50&offset={depth + 1}",
+                                       headers=headers), runs),
+            timings(lambda: client.get(f"/api/v1/cases?order=received&limit=50&cursor="
+                                       f"{by_received}", headers=headers), runs))
+
+
 def main() -> None:
     """Fill, measure, print."""
     parser = argparse.ArgumentParser()
@@ -211,7 +232,7 @@ def main() -> None:
             print(f"{'cases':>9} {'fill s':>7} {'SELECT 1 p50/p99':>18} "
                   f"{'queue page p50/p99':>20} {'case page p50/p99':>19} "
                   f"{'cases in 2025':>13} {'monitoring 2025 p50/p99':>24}")
-            results = {}
+            results, deep = {}, {}
             for size in sizes:
                 took = fill(services.db, size - have, sealed, rng, seen)
                 have = size
@@ -232,9 +253,17 @@ def main() -> None:
                 monitor = timings(lambda: analyst.get("/console/reports?year=2025&scope=all"),
                                   args.monitoring_runs)
                 results[size] = (queue, case, monitor)
+                deep[size] = _deep_pages(services, client, headers, size, args.runs)
                 print(f"{size:>9} {took:>7.1f} {bare[0]:>8.2f}/{bare[1]:<8.2f} ms "
                       f"{queue[0]:>9.2f}/{queue[1]:<8.2f} ms {case[0]:>8.2f}/{case[1]:<8.2f} ms"
                       f" {in_year:>13} {monitor[0]:>11.0f}/{monitor[1]:<8.0f} ms", flush=True)
+            print(f"\n{'cases':>9} {'middle of the queue':>40} {'middle of every case':>22}")
+            print(f"{'':>9} {'cursor p50/p99':>19} {'offset p50/p99':>20} "
+                  f"{'received, cursor p50/p99':>25}")
+            for size, (queue_cursor, queue_offset, received) in deep.items():
+                print(f"{size:>9} {queue_cursor[0]:>8.2f}/{queue_cursor[1]:<8.2f} ms "
+                      f"{queue_offset[0]:>8.2f}/{queue_offset[1]:<8.2f} ms "
+                      f"{received[0]:>12.2f}/{received[1]:<8.2f} ms")
             small, large = results[sizes[0]], results[sizes[-1]]
             print(f"growth {sizes[0]} -> {sizes[-1]}: queue p50 x{large[0][0] / small[0][0]:.2f}"
                   f", case page p50 x{large[1][0] / small[1][0]:.2f}"

@@ -1,8 +1,9 @@
-"""The duty queue API: cases as JSON for authorised systems, with scoped bearer tokens.
+"""The case API: cases as JSON for the landlord's other systems, with scoped bearer tokens.
 
-Scopes: `queue` lists the queue (no personal details), `cases` reads one case with its
-personal details, `cases:sensitive` adds those of sensitive cases. Every read is recorded in
-the append-only audit log under the token's name.
+Scopes: `queue` lists cases (no personal details), `cases` reads one case with its personal
+details, `cases:sensitive` adds those of sensitive cases. Every read is recorded in the
+append-only audit log under the token's name. The query and answer shapes are the models of
+bot/api_schema.py, and the OpenAPI document (`GET /api/openapi.json`) is generated from them.
 """
 
 from __future__ import annotations
@@ -10,22 +11,30 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from functools import wraps
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from pydantic import ValidationError
 from sqlalchemy import update
 
 from bot import audit
+from bot.api_schema import (
+    PERSONAL_FIELDS,
+    CaseDetail,
+    CaseListQuery,
+    CasePage,
+    CaseSummary,
+    ConsentOut,
+    TimelineEntry,
+    summary_fields,
+)
 from bot.errors import UnknownCase
 from bot.intake import CONSENT_STEPS, open_details
-from bot.models import ApiToken, Case, utcnow
+from bot.models import ApiToken, utcnow
+from bot.openapi import operation, problem
 from bot.services import Services
-from bot.store import QueueFilter, check_api_token
-from flows.report import STRANDS
+from bot.store import Position, QueueFilter, check_api_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-_STATUSES = {"new", "open", "closed"}
 
 
 def _services() -> Services:
@@ -63,16 +72,14 @@ def require_token(scope: str):
                 client = ApiClient(record.id, record.name, record.scope_set) \
                     if record else None
             if client is None:
-                response = jsonify({"error": "unauthorized",
-                                    "message": "A valid bearer token is required."})
-                response.headers["WWW-Authenticate"] = 'Bearer realm="reportbot"'
-                return response, 401
+                return problem(401, "unauthorized", "A valid bearer token is required.",
+                               {"WWW-Authenticate": 'Bearer realm="reportbot"'})
             if scope not in client.scopes:
-                response = jsonify({"error": "insufficient_scope",
-                                    "message": f"This token lacks the scope {scope!r}."})
-                response.headers["WWW-Authenticate"] = (
-                    f'Bearer realm="reportbot", error="insufficient_scope", scope="{scope}"')
-                return response, 403
+                return problem(403, "insufficient_scope",
+                               f"This token lacks the scope {scope!r}.",
+                               {"WWW-Authenticate": f'Bearer realm="reportbot", '
+                                                    f'error="insufficient_scope", '
+                                                    f'scope="{scope}"'})
             g.api_client = client
             return view(*args, **kwargs)
         return wrapped
@@ -84,92 +91,87 @@ def _used(session, client: ApiClient) -> None:
                     .values(last_used_at=utcnow()))
 
 
-def case_json(case: Case, timezone: str) -> dict:
-    """Return the case's non-personal fields as JSON, instants with their local offset."""
-    tz = ZoneInfo(timezone)
-
-    def when(instant):
-        return instant.astimezone(tz).isoformat() if instant else None
-
-    return {
-        "reference": case.reference,
-        "status": case.status,
-        "priority": case.priority,
-        "hate_related": case.hate_related,
-        "strands": list(case.strands or []),
-        "perceived_by": list(case.perceived_by or []),
-        "prejudice_indicators": list(case.prejudice_indicators or []),
-        "reporter_role": case.reporter_role,
-        "anonymous": case.anonymous,
-        "channel": case.channel,
-        "language": case.language,
-        "received_at": when(case.received_at),
-        "counts_from": when(case.counts_from),
-        "out_of_hours": case.out_of_hours,
-        "first_contact_due": when(case.first_contact_due),
-        "action_plan_due": when(case.action_plan_due),
-        "first_contact_at": when(case.first_contact_at),
-        "action_plan_at": when(case.action_plan_at),
-        "next_deadline": when(case.next_deadline),
-        "deadline_rule": case.deadline_rule,
-        "incident_types": list(case.incident_types or []),
-        "location_type": case.location_type,
-        "immediate_danger": case.immediate_danger,
-        "repair_needed": case.repair_needed,
-        "preserve_evidence": case.preserve_evidence,
-        "assignee": case.assignee,
-        "sensitive": case.sensitive,
-        "area": case.area,
-    }
+def _query() -> CaseListQuery | str:
+    """Return the list's query, or what is wrong with it."""
+    try:
+        return CaseListQuery.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        name = ".".join(str(part) for part in error["loc"]) or "query"
+        if error["type"] == "extra_forbidden":
+            return f"{name!r}: unknown parameter"
+        return f"{name}: {error['msg']}"
 
 
-def _filter() -> QueueFilter | str:
-    args = request.args
-    status = args.get("status") or None
-    strand = args.get("strand") or None
-    if status and status not in _STATUSES:
-        return f"status must be one of {', '.join(sorted(_STATUSES))}"
-    if strand and strand not in STRANDS:
-        return f"strand must be one of {', '.join(STRANDS)}"
-    return QueueFilter(status=status, strand=strand, assignee=args.get("assignee") or None,
-                       overdue=args.get("overdue") in ("1", "true", "yes"))
-
-
-def _int_arg(name: str, default: int, maximum: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    return int(raw) if raw.isdigit() and int(raw) <= maximum else None
+def _next_link(query: CaseListQuery, cursor: str) -> str:
+    """Return the link to the page after `cursor`, with the same filters."""
+    params = query.model_dump(exclude_defaults=True, exclude={"cursor", "offset"})
+    params["cursor"] = cursor
+    return url_for("api.list_cases", **{k: (int(v) if isinstance(v, bool) else v)
+                                         for k, v in params.items()})
 
 
 @bp.get("/cases")
+@operation(tags=["cases"], query=CaseListQuery, ok={200: CasePage}, secured=True, errors={
+    400: "A filter, `limit`, `offset` or `cursor` is not valid (the message names it).",
+    401: "The bearer token is missing, unknown or revoked.",
+    403: "The token lacks the `queue` scope.",
+})
 @require_token("queue")
 def list_cases():
-    """Return the duty queue: high priority first, then earliest deadline; audited."""
+    """List cases, a page at a time.
+
+    By default the duty queue: open cases, high priority first, then the earliest running
+    deadline. Follow `next` for the following page; pages continue after the last case
+    seen, so cases stored meanwhile never make a case appear twice or be skipped. With
+    `order=received`, keep the last page's `cursor` and ask again later for the cases
+    stored since.
+    """
     s = _services()
+    query = _query()
+    if isinstance(query, str):
+        return problem(400, "bad_request", query)
+    after = None
+    if query.cursor:
+        try:
+            after = Position.decode(query.cursor)
+        except ValueError:
+            after = None
+        if after is None or after.order != query.order:
+            return problem(400, "bad_request", "cursor: not a cursor of this list's order")
+    # The queue is the open work; the received order is the record of every case.
+    flt = QueueFilter(status=query.status, strand=query.strand, assignee=query.assignee,
+                      overdue=query.overdue, include_closed=query.order == "received")
     client: ApiClient = g.api_client
-    flt = _filter()
-    limit, offset = _int_arg("limit", 50, 500), _int_arg("offset", 0, 10_000_000)
-    if isinstance(flt, str) or limit is None or offset is None:
-        message = flt if isinstance(flt, str) else "limit and offset must be small numbers"
-        return jsonify({"error": "bad_request", "message": message}), 400
     with s.db.write() as session:
-        cases = s.store.queue(session, flt, limit=limit, offset=offset, now=utcnow())
+        cases = s.store.queue(session, flt, limit=query.limit, offset=query.offset,
+                              now=utcnow(), order=query.order, after=after)
+        page = [CaseSummary.of(c, s.org.timezone) for c in cases]
+        last = Position.of(cases[-1], query.order).encode() if cases else query.cursor
         # One entry per read, naming every case it returned (references only).
         audit.record(session, client.actor, "api_queue_read", token_id=client.id,
                      references=[c.reference for c in cases])
         _used(session, client)
-        return jsonify({"cases": [case_json(c, s.org.timezone) for c in cases],
-                        "limit": limit, "offset": offset})
+    more = len(cases) == query.limit
+    body = CasePage(cases=page, limit=query.limit, offset=query.offset, cursor=last,
+                    next=_next_link(query, last) if more and last else None)
+    return jsonify(body.model_dump(mode="json"))
 
 
 @bp.get("/cases/<reference>")
+@operation(tags=["cases"], ok={200: CaseDetail}, secured=True, errors={
+    401: "The bearer token is missing, unknown or revoked.",
+    403: "The token lacks the `cases` scope.",
+    404: "No case has that reference.",
+}, path={"reference": "The case reference, e.g. `K7QMX-9RDTV` (any case, with or "
+                      "without the dash)."})
 @require_token("cases")
 def get_case(reference: str):
-    """Return one case with its personal details; the read is audited and on the timeline.
+    """Get one case with its personal details, consents and timeline.
 
-    A sensitive case (policy 8.3) comes with its personal details only for a token with the
-    `cases:sensitive` scope; otherwise it is the outline, marked `"restricted": true`.
+    A sensitive case (policy 8.3) comes with its personal details only for a token with
+    the `cases:sensitive` scope; otherwise it is the outline, marked `"restricted": true`.
+    The read is recorded on the case's timeline and in the audit log, naming the token.
     """
     s = _services()
     client: ApiClient = g.api_client
@@ -177,33 +179,28 @@ def get_case(reference: str):
         try:
             case = s.store.get(session, reference)
         except UnknownCase:
-            return jsonify({"error": "not_found", "message": "No case has that reference."}), 404
+            return problem(404, "not_found", "No case has that reference.")
         full = not case.sensitive or "cases:sensitive" in client.scopes
-        body = case_json(case, s.org.timezone)
-        body["restricted"] = not full
+        personal = {}
         if full:
-            body["answers"] = dict(case.answers or {})
-            body["details"] = s.store.details(case)
-            body["consents"] = [
-                {"recipient": c.recipient, "granted": c.granted,
-                 "answered_at": c.answered_at.isoformat(),
-                 "wording_version": c.wording_version}
-                for c in case.consents
-            ]
-            # Optional details offered after the acknowledgement and not answered (yet); a
-            # consent not asked yet is listed here, never reported as refused.
+            answers, details = dict(case.answers or {}), s.store.details(case)
             given = {c.recipient for c in case.consents}
-            body["consents_not_asked"] = [r for r in CONSENT_STEPS.values()
-                                          if r not in given]
-            body["details_pending"] = open_details(dict(case.answers or {}),
-                                                   body["details"], case.answer_times)
-            body["answer_times"] = dict(case.answer_times or {})
-            body["timeline"] = [
-                {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
-                for e in case.events
-            ]
+            personal = {
+                "answers": answers, "details": details,
+                "consents": [ConsentOut.of(c) for c in case.consents],
+                # Optional details offered after the acknowledgement and not answered
+                # (yet); a consent not asked yet is listed, never reported as refused.
+                "consents_not_asked": [r for r in CONSENT_STEPS.values() if r not in given],
+                "details_pending": open_details(answers, details, case.answer_times),
+                "answer_times": dict(case.answer_times or {}),
+                "timeline": [TimelineEntry.of(e) for e in case.events],
+            }
+        body = CaseDetail(**summary_fields(case, s.org.timezone), restricted=not full,
+                          **personal)
         s.store.record(session, case, "viewed", client.actor, via="api", full=full)
         audit.record(session, client.actor, "api_case_viewed", case, token_id=client.id,
                      full=full)
         _used(session, client)
-        return jsonify(body)
+        # A restricted case leaves the personal fields out altogether.
+        return jsonify(body.model_dump(mode="json",
+                                       exclude=None if full else set(PERSONAL_FIELDS)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from bot import api, console, web_defaults, websecurity
+from bot import api, console, openapi, web_defaults, webhook_events, websecurity
 from bot.delivery import Delivery
 from bot.media import MediaInbox
 from bot.runner import ConversationRunner
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if channel.webhooks:
                 exempt.append(channel.blueprint.name)
     app.register_blueprint(api.bp)
+    openapi.install(app, webhooks=webhook_events.DOCUMENTED)
     app.register_blueprint(console.bp)
     console.init_app(app, csrf_exempt=exempt)
     web_defaults.install(app, services)

@@ -315,7 +315,13 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # Rows delivered in order per kind and case look for an earlier unsent row
+        # (bot/outbox.py `Policy.in_order`); only unsent rows are indexed.
+        Index("ix_outbox_unsent_by_case", "channel", "kind", "case_id", "id",
+              postgresql_where=text("status <> 'sent'"), sqlite_where=text("status <> 'sent'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -8,7 +8,8 @@ out_of_hours_phone?``). Texts a resident sees may be given per language in a
 ``..._translations`` table beside them, falling back to English. The duty rota
 (``[[duty_rota]]``) and the managers (``[[managers]]``) say which staff are told of what,
 and how (see bot/rota.py for who counts as on duty). The areas (``[[areas]]``) name the
-landlord's estates and their postcode districts (bot/areas.py).
+landlord's estates and their postcode districts (bot/areas.py); ``[[webhooks]]`` names the
+landlord's systems that are told of case events (bot/webhooks.py).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from bot.areas import DISTRICT, NAME_MAX, Area
 from bot.errors import ConfigError
 from bot.rota import DAY_NAMES, Manager, RotaEntry, StaffTargets
 from bot.sla import NATION_SUBDIVISIONS, WorkingHours
+from bot.webhook_config import EVENTS, NAME, WebhookEndpoint, check_secret
 
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -89,6 +91,7 @@ class Organisation:
     areas: tuple[Area, ...] = ()
     # [retention]: years after closure before a case's personal data is erased (issue 19).
     retention_years: int = 6
+    webhooks: tuple[WebhookEndpoint, ...] = ()
 
     @property
     def timezone(self) -> str:
@@ -147,6 +150,19 @@ def _chat_id(value: Any) -> str:
             not re.fullmatch(r"-?[0-9]{1,20}", str(value).strip()):
         raise ValueError("expected a numeric chat id like -1001234567890")
     return str(value).strip()
+
+
+def _webhook_name(value: str) -> str:
+    if not NAME.match(value):
+        raise ValueError(f"expected a short name of lower-case letters, digits, - and _ "
+                         f"(e.g. \"asb\"), got {value!r}")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"expected an http(s) address, got {value!r}")
+    return value
 
 
 def _days(allowed: frozenset[str], note: str = ""):
@@ -277,6 +293,26 @@ class RetentionTable(_Table):
     closed_cases_years: Annotated[int, Field(strict=True, ge=1, le=100)] = 6
 
 
+class WebhookTable(_Table):
+    """`[[webhooks]]`: one of the landlord's systems told of case events (bot/webhooks.py)."""
+
+    name: Annotated[str, AfterValidator(_webhook_name)]
+    url: Annotated[str, AfterValidator(_http_url)]
+    secret: Annotated[str, AfterValidator(check_secret)]
+    previous_secrets: list[Annotated[str, AfterValidator(check_secret)]] = Field(
+        default_factory=list)
+    events: list[Literal[EVENTS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(EVENTS), min_length=1)
+    personal_details: bool = False
+
+    def build(self) -> WebhookEndpoint:
+        """Return the endpoint the webhook sender reads."""
+        return WebhookEndpoint(name=self.name, url=self.url,
+                               secrets=(self.secret, *self.previous_secrets),
+                               events=frozenset(self.events),
+                               personal_details=self.personal_details)
+
+
 class OrganisationFile(_Table):
     """The whole organisation file."""
 
@@ -303,6 +339,16 @@ class OrganisationFile(_Table):
                                      f"{area.name!r}")
                 owner[district] = area.name
         return areas
+    webhooks: list[WebhookTable] = Field(default_factory=list)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _distinct_names(cls, webhooks: list[WebhookTable]) -> list[WebhookTable]:
+        names = [w.name for w in webhooks]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"each webhook needs its own name; used twice: {', '.join(twice)}")
+        return webhooks
 
     def build(self) -> Organisation:
         """Return the organisation the application reads."""
@@ -323,6 +369,7 @@ class OrganisationFile(_Table):
             managers=tuple(Manager(name=m.name, targets=m.targets()) for m in self.managers),
             areas=tuple(Area(a.name, tuple(a.postcode_districts)) for a in self.areas),
             retention_years=self.retention.closed_cases_years,
+            webhooks=tuple(w.build() for w in self.webhooks),
         )
 
 # ---- loading and error reports -------------------------------------------------------------

@@ -9,18 +9,21 @@ for good, and which parts of a long message went, so a retry never repeats one.
 
 Rows carry their target kind in `channel` ("sms", "telegram", "staff_email", …); the
 senders for each kind come from whoever assembles the application (bot/app.py), so this
-module knows nothing about any provider.
+module knows nothing about any provider. A target kind may have its own `Policy`: how many
+attempts before giving up (or never), and whether its rows go out in order, per `kind` and
+case (webhooks: a receiver must see a case's events in the order they happened).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from bot import leases
 from bot.models import OutboxMessage, OutboxPart, utcnow
@@ -35,6 +38,22 @@ log = logging.getLogger("reportbot.outbox")
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
 backoff = leases.backoff
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the outbox treats the rows of one target kind.
+
+    `max_attempts` None means never give up (the row stays due, backing off up to an hour);
+    `in_order` holds a row back while an earlier row with the same `kind` and case is not
+    yet sent, including one that failed for good.
+    """
+
+    max_attempts: int | None = MAX_ATTEMPTS
+    in_order: bool = False
+
+
+DEFAULT_POLICY = Policy()
 
 
 def enqueue(session: Session, vault, *, kind: str, channel: str, payload: Mapping[str, Any],
@@ -74,9 +93,15 @@ def sent_parts(session: Session, outbox_id: int) -> set[int]:
 class Outbox:
     """Deliver due outbox messages through the senders of each target kind."""
 
-    def __init__(self, services: Services, senders: Mapping[str, Sender] | None = None) -> None:
+    def __init__(self, services: Services, senders: Mapping[str, Sender] | None = None,
+                 policies: Mapping[str, Policy] | None = None) -> None:
         self.services = services
         self.senders: dict[str, Sender] = dict(senders or {})
+        self.policies: dict[str, Policy] = dict(policies or {})
+
+    def policy(self, channel: str) -> Policy:
+        """Return the policy of a target kind."""
+        return self.policies.get(channel, DEFAULT_POLICY)
 
     def claim(self, limit: int = 20, now: datetime | None = None,
               ids: list[int] | None = None) -> list[Envelope]:
@@ -85,6 +110,14 @@ class Outbox:
         where = [OutboxMessage.channel.in_(list(self.senders))]
         if ids is not None:
             where.append(OutboxMessage.id.in_(ids))
+        ordered = [c for c in self.senders if self.policy(c).in_order]
+        if ordered:
+            earlier = aliased(OutboxMessage)
+            waiting = exists().where(
+                earlier.channel == OutboxMessage.channel, earlier.kind == OutboxMessage.kind,
+                earlier.case_id == OutboxMessage.case_id, earlier.id < OutboxMessage.id,
+                earlier.status != "sent")
+            where.append(or_(OutboxMessage.channel.not_in(ordered), ~waiting))
         with self.services.db.write() as session:
             rows = leases.claim(session, OutboxMessage, *where, limit=limit, lease=LEASE,
                                 now=now)
@@ -115,7 +148,7 @@ class Outbox:
         values: dict[str, Any] = {"last_error": result.error}
         if result.status == "sent":
             values.update(status="sent", sent_at=now)
-        elif result.status == "failed" or envelope.attempts >= MAX_ATTEMPTS:
+        elif result.status == "failed" or self._exhausted(envelope):
             values.update(status="failed")
             log.warning("outbox %s: gave up on %s message (%s)", envelope.id,
                         envelope.channel, result.error)
@@ -129,6 +162,10 @@ class Outbox:
                                              provider_message_id=provider_id))
             session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
                             .values(**values))
+
+    def _exhausted(self, envelope: Envelope) -> bool:
+        limit = self.policy(envelope.channel).max_attempts
+        return limit is not None and envelope.attempts >= limit
 
     def run_once(self, limit: int = 20, ids: list[int] | None = None) -> int:
         """Deliver what is due now; return how many messages were attempted."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from bot import webhooks
 from bot.crypto import Vault
 from bot.db import Database
 from bot.detect import LanguageGuesser
@@ -38,8 +39,9 @@ class Services:
 
     @cached_property
     def store(self) -> CaseStore:
-        """Return the case store."""
-        return CaseStore(self.vault, self.calendar, self.org.areas)
+        """Return the case store; it tells the outbound webhooks of case changes."""
+        events = webhooks.CaseEvents(self) if self.org.webhooks else None
+        return CaseStore(self.vault, self.calendar, self.org.areas, on_record=events)
 
     @cached_property
     def guess_language(self) -> LanguageGuesser:

@@ -6,14 +6,17 @@ the conversation turn that submitted it: either both are stored or neither is.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Text, cast, func, select, text
+from sqlalchemy import Text, and_, cast, func, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +32,10 @@ from flows.report import CONSENT_WORDING_VERSION
 
 _REFERENCE_ATTEMPTS = 8
 _OPEN = text("cases.status <> 'closed'")
+# Held while a case is stored on PostgreSQL, until the transaction ends: case ids are then
+# given out in commit order, so a reader paging by id never passes an id whose case is
+# committed later (and a saved cursor misses nothing). SQLite has one writer at a time.
+_CASE_ID_LOCK = 0x7265_7062_6F74  # "repbot"
 
 
 @dataclass(frozen=True)
@@ -46,20 +53,97 @@ class QueueFilter:
     after_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a page of the case list ended: the last case's sort key, in one list order.
+
+    `order` is "queue" (priority, then the earliest running deadline, then id) or
+    "received" (id, which follows the order cases were stored). Paging continues strictly
+    after the position, so cases inserted meanwhile never shift a page: nothing is listed
+    twice or skipped.
+    """
+
+    order: str
+    id: int
+    rank: int = 0
+    deadline: datetime | None = None
+
+    def encode(self) -> str:
+        """Return the position as an opaque URL-safe cursor."""
+        data = {"o": self.order, "i": self.id}
+        if self.order == "queue":
+            data.update(r=self.rank, d=self.deadline.isoformat() if self.deadline else None)
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> Position:
+        """Return the position a cursor names; raise ValueError if it is not one."""
+        try:
+            data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            order, ident = data["o"], data["i"]
+            if order not in ("queue", "received") or type(ident) is not int:
+                raise ValueError("not a cursor")
+            if order == "received":
+                return cls(order, ident)
+            rank, deadline = data["r"], data["d"]
+            if type(rank) is not int:
+                raise ValueError("not a cursor")
+            when = datetime.fromisoformat(deadline) if deadline is not None else None
+            if when is not None and when.tzinfo is None:
+                raise ValueError("not a cursor")
+            return cls(order, ident, rank, when)
+        except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, KeyError,
+                TypeError, AttributeError) as exc:
+            raise ValueError("not a cursor") from exc
+
+    @classmethod
+    def of(cls, case: Case, order: str) -> Position:
+        """Return the position just after `case` in `order`."""
+        return cls(order, case.id, case.priority_rank, case.next_deadline) \
+            if order == "queue" else cls(order, case.id)
+
+    def segments(self) -> list:
+        """Return SQL conditions that, read one after the other in list order, give the
+        cases after this position.
+
+        Each is one range of the list's index (the queue index is priority, deadline, id,
+        with deadlines last), so a page deep in the list costs what the first page does;
+        one condition with ORs would make the database scan from the start.
+        """
+        if self.order == "received":
+            return [Case.id > self.id]
+        rank = Case.priority_rank
+        if self.deadline is None:  # deadlines sort last: only later ids without one remain
+            same_rank = [and_(rank == self.rank, Case.next_deadline.is_(None),
+                              Case.id > self.id)]
+        else:
+            same_rank = [and_(rank == self.rank, tuple_(Case.next_deadline, Case.id)
+                              > tuple_(self.deadline, self.id)),
+                         and_(rank == self.rank, Case.next_deadline.is_(None))]
+        return [*same_rank, rank > self.rank]
+
+
 class CaseStore:
     """Create and read cases; personal fields are sealed with the vault."""
 
     def __init__(self, vault: Vault, calendar: WorkingCalendar,
-                 areas: Sequence[Area] = ()) -> None:
+                 areas: Sequence[Area] = (),
+                 on_record: Callable[[Session, Case, CaseEvent], None] | None = None) -> None:
         self.vault = vault
         self.calendar = calendar
         self.areas = tuple(areas)
+        # Told of every timeline entry, in its transaction (the outbound webhooks).
+        self.on_record = on_record
 
     def create(self, session: Session, draft: CaseDraft, *, channel: str, language: str,
                received_at: datetime, conversation_id: int | None = None,
                actor: str = "resident") -> Case:
         """Store a new case with a fresh reference and its working-day deadlines."""
         deadlines = self.calendar.deadlines(received_at)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": _CASE_ID_LOCK})
         for _attempt in range(_REFERENCE_ATTEMPTS):
             case = Case(
                 reference=new_reference(),
@@ -176,8 +260,10 @@ class CaseStore:
 
     def record(self, session: Session, case: Case, kind: str, actor: str, **detail) -> None:
         """Add an entry to the case timeline (never with report content)."""
-        session.add(CaseEvent(case_id=case.id, kind=kind, actor=actor, detail=detail,
-                              at=utcnow()))
+        entry = CaseEvent(case_id=case.id, kind=kind, actor=actor, detail=detail, at=utcnow())
+        session.add(entry)
+        if self.on_record is not None:
+            self.on_record(session, case, entry)
 
     def details(self, case: Case) -> dict:
         """Return the case's sealed personal fields, decrypted."""
@@ -211,12 +297,29 @@ class CaseStore:
         return None, sorted(found)
 
     def queue(self, session: Session, flt: QueueFilter | None = None, *, limit: int = 50,
-              offset: int = 0, now: datetime | None = None) -> Sequence[Case]:
-        """Return cases in duty-queue order: high priority first, then earliest deadline."""
+              offset: int = 0, now: datetime | None = None, order: str = "queue",
+              after: Position | None = None) -> Sequence[Case]:
+        """Return cases in duty-queue order (high priority first, then earliest deadline),
+        or in the order they were received; strictly after `after` when it is given."""
         query = self._filtered(select(Case), flt or QueueFilter(), now)
-        query = query.order_by(Case.priority_rank, Case.next_deadline.asc().nulls_last(),
-                               Case.id)
-        return session.scalars(query.limit(limit).offset(offset)).all()
+        if order == "received":
+            query = query.order_by(Case.id)
+        else:
+            query = query.order_by(Case.priority_rank, Case.next_deadline.asc().nulls_last(),
+                                   Case.id)
+        if after is None:
+            return session.scalars(query.limit(limit).offset(offset)).all()
+        found: list[Case] = []
+        skip = offset
+        for segment in after.segments():
+            part = query.where(segment)
+            found += session.scalars(part.offset(skip).limit(limit - len(found))).all()
+            if len(found) == limit:
+                break
+            if skip:  # the rest of the skip falls in the next segments
+                skip -= session.scalar(select(func.count()).select_from(
+                    part.limit(skip).subquery()))
+        return found
 
     def queue_count(self, session: Session, flt: QueueFilter | None = None, *,
                     now: datetime | None = None) -> int:

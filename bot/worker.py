@@ -1,5 +1,6 @@
-"""`reportbot worker`: deliver the outbox, fetch files, escalate deadlines, expire abandoned
-conversations and apply the retention policy (daily), forever."""
+"""`reportbot worker`: deliver the outbox (replies, staff alerts, webhooks), fetch files,
+escalate deadlines, expire abandoned conversations and apply the retention policy (daily),
+forever."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
-from bot import notify, retention
+from bot import notify, retention, webhooks
 from bot.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -24,8 +25,10 @@ def build_outbox(assembly: Assembly) -> Outbox:
     email = notify.email_sender(services)
     if email is not None:
         senders[notify.CHANNEL] = email
+    if services.org.webhooks:
+        senders[webhooks.CHANNEL] = webhooks.WebhookSender(services)
     notify.check_targets(services, frozenset(senders))
-    return Outbox(services, senders)
+    return Outbox(services, senders, policies={webhooks.CHANNEL: webhooks.POLICY})
 
 
 def run(assembly: Assembly, interval: float = 1.0, expire_every: float = 3600.0,

@@ -23,6 +23,7 @@ from bot.console import (  # noqa: F401
     queue,
     reports,
     sessions,
+    webhooks,
 )
 from bot.console.subjects import bp as subjects_bp
 from bot.console.web import bp

@@ -13,8 +13,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
+from pydantic import ValidationError
 
+from bot.openapi import operation, problem
 from channels.base import ChannelLimits, ChannelPorts
+from channels.webchat.schema import (
+    MAX_TEXT,
+    ChatMessage,
+    OpenSession,
+    Replies,
+    SendMessage,
+    SessionOpened,
+)
 from flows.messages import Inbound, Outbound
 
 LIMITS = ChannelLimits(name="webchat", max_text=5000, buttons=True, can_reply_later=False)
@@ -26,10 +36,24 @@ def gettext(message: str) -> str:
 
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-MAX_TEXT = 5000
-MAX_CHOICES = 20
 GONE = gettext("This conversation has ended or does not exist. Please start a new report.")
+# What to tell the page about a body that does not fit SendMessage, by the first bad field.
+_REFUSALS = {
+    "text": gettext("text must be a string."),
+    "choice": gettext("choice must be a choice id."),
+    "choices": gettext("choices must be a list of choice ids."),
+    "client_id": gettext("client_id must be a short id."),
+}
+_TOO_LONG = gettext("Please keep a message under %(limit)d characters.")
+
+
+def _refusal(exc: ValidationError) -> tuple[str, dict]:
+    """Return the kind message (msgid, values) for the first problem of a message body."""
+    error = exc.errors(include_url=False)[0]
+    field = str(error["loc"][0])
+    if field == "text" and error["type"] == "string_too_long":
+        return _TOO_LONG, {"limit": MAX_TEXT}
+    return _REFUSALS[field], {}
 
 
 class WebChat:
@@ -48,37 +72,21 @@ class WebChat:
         token, body = payload
         if not isinstance(body, dict):
             return gettext("The request body must be a JSON object."), {}
-        text = body.get("text", "")
-        choices = body.get("choices")
-        choice = body.get("choice")
-        client_id = body.get("client_id")
-        if not isinstance(text, str):
-            return gettext("text must be a string."), {}
-        if len(text) > MAX_TEXT:
-            return gettext("Please keep a message under %(limit)d characters."), \
-                {"limit": MAX_TEXT}
-        if choice is not None:
-            if not isinstance(choice, str) or not _ID.match(choice):
-                return gettext("choice must be a choice id."), {}
-            choices = [choice]
-        if choices is not None and (
-            not isinstance(choices, list) or len(choices) > MAX_CHOICES
-            or not all(isinstance(c, str) and _ID.match(c) for c in choices)
-        ):
-            return gettext("choices must be a list of choice ids."), {}
-        if client_id is not None and (not isinstance(client_id, str)
-                                      or not _ID.match(client_id)):
-            return gettext("client_id must be a short id."), {}
+        try:
+            message = SendMessage.model_validate(body)
+        except ValidationError as exc:
+            return _refusal(exc)
+        choices = [message.choice] if message.choice is not None else message.choices
         return Inbound(
             channel=LIMITS.name, sender=token,
-            message_id=client_id or secrets.token_hex(16),
-            text=text, choices=tuple(choices or ()),
+            message_id=message.client_id or secrets.token_hex(16),
+            text=message.text, choices=tuple(choices or ()),
         )
 
     def render(self, replies: Sequence[Outbound], limits: ChannelLimits = LIMITS
                ) -> list[dict]:
         """Return the replies in the web chat API's JSON shape."""
-        return [m.as_json() for m in replies]
+        return [ChatMessage.of(m).model_dump() for m in replies]
 
     def senders(self) -> dict:
         """Return no senders: the web chat can carry only replies."""
@@ -118,22 +126,41 @@ class WebChat:
             org_name=org.name_in(locale), quick_exit_url=org.quick_exit_url,
         )
 
+    @operation(tags=["web chat"], json=OpenSession, ok={201: SessionOpened}, errors={
+        400: "The body is not JSON, not an object, or `language` is not text.",
+    })
     def open_session(self):
-        """Start a conversation and return its opaque session token and first messages."""
+        """Start a conversation.
+
+        Returns its opaque session token and the first messages (the greeting, the 999
+        reminder and the first question). The body is optional.
+        """
         body = request.get_json(silent=True)
         if body is None and request.content_length:
             return self._error(400, "bad_request", gettext("The request body must be JSON."))
-        language = (body or {}).get("language")
-        if language is not None and not isinstance(language, str):
+        try:
+            wanted = OpenSession.model_validate(body if body is not None else {})
+        except ValidationError:
             return self._error(400, "bad_request",
                                gettext("language must be a language code."))
         token = secrets.token_urlsafe(32)
-        hint = language or request.accept_languages.best
+        hint = wanted.language or request.accept_languages.best
         result = self.ports.runner.open(LIMITS.name, token, language_hint=hint)
-        return jsonify({"session": token, "messages": self.render(result.replies)}), 201
+        opened = SessionOpened(session=token, messages=[ChatMessage.of(m)
+                                                         for m in result.replies])
+        return jsonify(opened.model_dump()), 201
 
+    @operation(tags=["web chat"], json=SendMessage, ok={200: Replies}, errors={
+        400: "The body is not a JSON object, or a field does not fit (the message says "
+             "which, in the resident's language).",
+        404: "No conversation has that token, or it has ended or expired.",
+    }, path={"token": "The session token from `POST /api/chat/sessions`."})
     def post_message(self, token: str):
-        """Hand the resident's message to the conversation and return the replies."""
+        """Send the resident's message and get the replies.
+
+        A message carries typed `text`, one `choice` or several `choices`. A retry with
+        the same `client_id` is answered with the same replies and changes nothing.
+        """
         if not _TOKEN.match(token):
             return self._error(404, "unknown_session", GONE)
         inbound = self.parse((token, request.get_json(silent=True)))
@@ -142,11 +169,13 @@ class WebChat:
         result = self.ports.runner.handle(inbound, create=False)
         if result is None:
             return self._error(404, "unknown_session", GONE)
-        return jsonify({"messages": self.render(result.replies), "done": result.done})
+        replies = Replies(messages=[ChatMessage.of(m) for m in result.replies],
+                          done=result.done)
+        return jsonify(replies.model_dump())
 
     def _error(self, status: int, code: str, message: str, **values):
         """Answer with a kind message in the browser's language (msgids extracted by Babel)."""
         catalogs = self.ports.catalogs
         t = catalogs(catalogs.negotiate(request.accept_languages.best) or "en")
         text = t.gettext(message)
-        return jsonify({"error": code, "message": text % values if values else text}), status
+        return problem(status, code, text % values if values else text)
