@@ -36,7 +36,7 @@ PUBLIC_URL = "https://reports.bench.example"
 TG_TOKEN = "123456789:BenchTokenBenchTokenBenchTokenBench"  # noqa: S105 - a fictional credential for the local fake
 TG_SECRET = "bench-telegram-secret-0123456789"  # noqa: S105 - a fictional credential for the local fake
 ANSWERS = [m if isinstance(m, str) else m[0] for m, _ in VICTIM_REPORT]
-_numbers = itertools.count(900000)
+_numbers = itertools.count(900100)  # +447700900001 is the service's own number
 _updates = itertools.count(1)
 
 

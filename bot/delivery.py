@@ -15,15 +15,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot import chatmemo
-from bot.models import Case, Conversation, TelegramCursor, utcnow
+from bot.models import Case, Conversation, OutboxMessage, TelegramCursor, utcnow
 from bot.outbox import Outbox, Sender, enqueue, pending_id, sent_parts
 
 if TYPE_CHECKING:
     from bot.runner import ConversationRunner
     from bot.services import Services
+
+
+# A message's delivery statuses in the order they can happen; a later report never moves
+# a message back (a late "sent" after "delivered"), and failures are final.
+_ORDER = {"accepted": 0, "scheduled": 0, "queued": 0, "sending": 1, "sent": 2,
+          "delivered": 3, "read": 4, "canceled": 5, "failed": 5, "undelivered": 5}
+_FAILED = frozenset({"failed", "undelivered"})
+
+
+def _rank(status: str | None) -> int:
+    return -1 if status is None else _ORDER.get(status, 0)
 
 
 @dataclass(frozen=True)
@@ -94,7 +105,7 @@ class Delivery:
                 s.store.record(session, found, kind, "reportbot", channel=conv.channel)
 
     def mark_reachable(self, channel: str, address: str) -> None:
-        """Writing to us again means the resident no longer blocks us."""
+        """Writing to us again (or unblocking us) means the resident can be reached again."""
         s = self._services
         indexes = s.vault.indexes(channel, address)
         with s.db.read() as session:
@@ -103,8 +114,39 @@ class Delivery:
                 Conversation.unreachable.is_(True)))
         if blocked is not None:
             with s.db.write() as session:
-                session.execute(update(Conversation).where(Conversation.id == blocked)
-                                .values(unreachable=False))
+                conv = session.get(Conversation, blocked, with_for_update=True)
+                if conv is None or not conv.unreachable:
+                    return  # another worker cleared it first
+                conv.unreachable = False
+                found = session.get(Case, conv.case_id) if conv.case_id else None
+                if found is not None and found.status != "closed":
+                    s.store.record(session, found, "resident_reachable", "reportbot",
+                                   channel=channel)
+
+    def delivery_status(self, provider_ref: str, status: str, error_code: str | None
+                        ) -> None:
+        """Record what a provider reported about a message it was given (a status callback).
+
+        The status goes on the outbox row sent under that provider id, never backwards
+        (callbacks may arrive out of order); a failure is recorded with its error code, and
+        on the case's timeline when the message belonged to one, so the officer knows it
+        did not arrive. A status about a message that is not ours changes nothing.
+        """
+        s = self._services
+        with s.db.write() as session:
+            row = session.scalar(select(OutboxMessage).where(
+                OutboxMessage.provider_ref == provider_ref).with_for_update())
+            if row is None or _rank(status) < _rank(row.delivery_status):
+                return
+            row.delivery_status = status
+            if status not in _FAILED:
+                return
+            row.last_error = f"{status}: provider error {error_code or 'unknown'}"
+            found = session.get(Case, row.case_id) if row.case_id else None
+            if found is not None:
+                s.store.record(session, found, "message_not_delivered", "reportbot",
+                               outbox_id=row.id, channel=row.channel,
+                               error_code=error_code or "unknown")
 
     def needs_officer(self, case_id: int | None, outbox_id: int, channel: str,
                       reason: str) -> None:

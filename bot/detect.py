@@ -1,7 +1,9 @@
 """Offline guesses of the language a resident writes in, restricted to enabled languages.
 
 Used to suggest, never to impose: the guess only reorders the language menu and offers it.
-Short replies ("yes", "2") are never guessed from; detection of one word is unreliable.
+Only prose of three words or more is guessed from (`flows.language.looks_like_words`):
+short replies ("yes", "2", a name) are unreliable, and Base64, links and numbers are not a
+language at all.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+from flows.language import prose
 
 MIN_CHARACTERS = 12
 MIN_CONFIDENCE = 0.6
@@ -36,9 +40,10 @@ class LanguageGuesser:
 
     def __call__(self, text: str) -> str | None:
         """Return the enabled language code `text` is confidently in, or None."""
-        if self._detector is None or len(text.strip()) < MIN_CHARACTERS:
+        words = prose(text)
+        if self._detector is None or len(words) < MIN_CHARACTERS:
             return None
-        values = self._detector.compute_language_confidence_values(text)
+        values = self._detector.compute_language_confidence_values(words)
         if not values or values[0].value < MIN_CONFIDENCE:
             return None
         return self.by_iso.get(values[0].language.iso_code_639_1.name)

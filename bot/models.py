@@ -317,6 +317,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_provider_ref", "provider_ref"),
         # Rows delivered in order per kind and case look for an earlier unsent row
         # (bot/outbox.py `Policy.in_order`); only unsent rows are indexed.
         Index("ix_outbox_unsent_by_case", "channel", "kind", "case_id", "id",
@@ -337,6 +338,10 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
+    # The provider's id of the message sent (a Twilio sid), to match its status callbacks,
+    # and the latest delivery status they reported ("delivered", "undelivered", …).
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
 
 
 STAFF_ROLES = ("duty_officer", "case_manager", "manager", "analyst", "admin")

@@ -37,6 +37,7 @@ from bot import rota
 from bot.models import Case, utcnow
 from bot.outbox import enqueue
 from bot.sending import Envelope, Sender, SendResult
+from flows import places
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -154,7 +155,10 @@ def case_created(session: Session, services: Services, case: Case,
 def repair_request(session: Session, services: Services, case: Case) -> bool:
     """Ask the repairs team for an urgent repair, with the location only (4.8)."""
     details = services.store.details(case)
-    where = details.get("location") or "(no address given: contact the case officer)"
+    # A shared map pin reads as its address and coordinates, with links to open it.
+    where = " ".join([places.describe(details.get("location")),
+                      *(url for _, url in places.links(details.get("location")))]).strip() \
+        or "(no address given: contact the case officer)"
     keep = {"keep": "Evidence must be preserved first: check with the case officer.",
             "not_sure": "Check with the case officer before cleaning: evidence may be needed.",
             }.get(case.preserve_evidence or "", "")

@@ -148,6 +148,8 @@ class Outbox:
         values: dict[str, Any] = {"last_error": result.error}
         if result.status == "sent":
             values.update(status="sent", sent_at=now)
+            if result.provider_ref:
+                values.update(provider_ref=result.provider_ref[:64])
         elif result.status == "failed" or self._exhausted(envelope):
             values.update(status="failed")
             log.warning("outbox %s: gave up on %s message (%s)", envelope.id,

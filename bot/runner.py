@@ -27,6 +27,7 @@ from bot.models import Case, Conversation, Evidence, InboundMessage, utcnow
 from bot.outbox import enqueue
 from bot.turns import ConversationView, RateLimit, TurnResult
 from bot.upsert import insert
+from flows import places
 from flows.acknowledgement import Receipt
 from flows.engine import ConversationState, Phase, Turn, TurnContext
 from flows.messages import Inbound, Media, Outbound
@@ -134,24 +135,27 @@ class ConversationRunner:
                 return None
             seen = self._seen(session, inbound)
             if seen is not None:
-                return TurnResult(seen, conv.phase == Phase.SUBMITTED.value, duplicate=True)
+                return TurnResult(seen, conv.phase == Phase.SUBMITTED.value, duplicate=True,
+                                  locale=conv.locale)
             if rate_limit is not None:
                 refusal = self._over_limit(session, conv, rate_limit, now)
                 if refusal is not None:
-                    return TurnResult(refusal, False, refused=True)
+                    return TurnResult(refusal, False, refused=True, locale=conv.locale)
             # After a case closes, its satisfaction survey takes the answers (13.1).
             answered = survey.answer(session, s, conv, inbound, now)
             if answered is not None:
                 conv.last_inbound_at = now
                 replies, done = answered, conv.phase == Phase.SUBMITTED.value
+                locale = conv.locale
             else:
                 ctx = self._context(session, conv, now)
-                self._keep_media(session, conv, inbound.media, now)
+                self._keep_media(session, conv, (*inbound.media, *_place_file(inbound)), now)
                 turn = self._turn(conv, inbound, ctx, now)
                 self._save(conv, turn, now, inbound=True)
                 replies, done = turn.replies, turn.state.phase is Phase.SUBMITTED
+                locale = turn.state.locale
             self._remember(session, conv, inbound, replies, now)
-            result = TurnResult(replies, done)
+            result = TurnResult(replies, done, locale=locale)
             if then is not None:
                 then(TurnTx(session, s, conv), result)
             return result
@@ -166,7 +170,7 @@ class ConversationRunner:
             ctx = self._context(session, conv, now)
             turn = s.flow.start(ctx, s.catalogs.negotiate(language_hint) or "en")
             self._save(conv, turn, now, inbound=False)
-            return TurnResult(turn.replies, False)
+            return TurnResult(turn.replies, False, locale=turn.state.locale)
 
     def opt_out(self, inbound: Inbound, opted_out: bool,
                 replies_for: Callable[[str], tuple[Outbound, ...]]
@@ -386,6 +390,13 @@ class ConversationRunner:
                 record.status = "pending"
                 record.next_attempt_at = now
             session.add(record)
+
+
+def _place_file(inbound: Inbound) -> tuple[Media, ...]:
+    """Return a shared location as a file to keep with the evidence (GeoJSON), if any."""
+    if inbound.location is None:
+        return ()
+    return (Media(places.GEOJSON_TYPE, data=places.to_geojson(inbound.location)),)
 
 
 def _key(message_id: str) -> str:

@@ -19,22 +19,25 @@ class SendResult:
 
     `parts` lists the parts of a multi-part message that went in this attempt, as (part
     number, the provider's message id); they are recorded with the outcome, in one
-    transaction, so a retry sends only what did not go.
+    transaction, so a retry sends only what did not go. `provider_ref` is the provider's id
+    of a message sent whole (a Twilio sid), kept to match its later status callbacks.
     """
 
     status: str  # "sent", "retry" or "failed"
     error: str | None = None
     retry_after: float | None = None
     parts: tuple[tuple[int, int | None], ...] = ()
+    provider_ref: str | None = None
 
     def with_parts(self, parts: Iterable[tuple[int, int | None]]) -> SendResult:
         """Return this result carrying the parts that went."""
-        return SendResult(self.status, self.error, self.retry_after, tuple(parts))
+        return SendResult(self.status, self.error, self.retry_after, tuple(parts),
+                          self.provider_ref)
 
     @classmethod
-    def sent(cls) -> SendResult:
-        """Return a successful result."""
-        return cls("sent")
+    def sent(cls, provider_ref: str | None = None) -> SendResult:
+        """Return a successful result, with the provider's id of the message if known."""
+        return cls("sent", provider_ref=provider_ref)
 
     @classmethod
     def retry(cls, error: str, retry_after: float | None = None) -> SendResult:

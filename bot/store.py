@@ -28,6 +28,7 @@ from bot.intake import CaseDraft, Detail
 from bot.models import API_SCOPES, ApiToken, Case, CaseEvent, Consent, utcnow
 from bot.reference import near_misses, new_reference, normalise
 from bot.sla import DEADLINE_RULE, WorkingCalendar
+from flows import places
 from flows.report import CONSENT_WORDING_VERSION
 
 _REFERENCE_ATTEMPTS = 8
@@ -172,7 +173,8 @@ class CaseStore:
                 answers=draft.choice_answers,
                 details_enc=self.vault.seal_json(draft.personal),
                 conversation_id=conversation_id,
-                area=draft.area or area_for(self.areas, draft.personal.get("location")),
+                area=draft.area or area_for(
+                    self.areas, places.describe(draft.personal.get("location"))),
             )
             case.refresh_next_deadline()
             try:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Case, CaseEvent, CaseNote, Conversation, Evidence, OutboxMessage, utcnow
 from bot.subjects import NAMED, Found
+from flows import places
 from flows.engine import N_, Kind
 from flows.report import REPORT_STEPS
 
@@ -235,7 +236,7 @@ def _answers(w: _Writer, choices: dict, personal: dict, redact=frozenset(),
         if step.id in redact:
             rows.append(Row(label, w.removed, removed=True))
         elif step.kind is Kind.TEXT:
-            rows.append(Row(label, str(value)))
+            rows.append(Row(label, places.describe(value)))
         else:
             names = {o.id: w(o.label) for o in step.options}
             values = value if isinstance(value, list) else [value]

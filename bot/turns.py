@@ -14,12 +14,17 @@ __all__ = ["ConversationView", "RateLimit", "TurnResult"]
 
 @dataclass(frozen=True)
 class TurnResult:
-    """The replies to send, and whether the conversation has reached its end."""
+    """The replies to send, and whether the conversation has reached its end.
+
+    `locale` is the conversation's language after the turn: the one the resident chose
+    (or was greeted in), which an offer of another language does not change.
+    """
 
     replies: tuple[Outbound, ...]
     done: bool
     duplicate: bool = False
     refused: bool = False
+    locale: str | None = None
 
 
 @dataclass(frozen=True)

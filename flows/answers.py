@@ -69,15 +69,22 @@ def match_command(text: str, t: Translator) -> str | None:
             return command
     return None
 
+# Offered under every optional TEXT step; a tap, its number or its label skips the question.
+SKIP = Option("skip", N_("Skip this question"))
+
+
 def offered_options(step: Step, ctx: TurnContext) -> tuple[Option, ...]:
-    """Return the options `step` offers on this channel."""
-    return tuple(o for o in step.options if ctx.can_reply_later or not o.reply_channel_only)
+    """Return the options `step` offers on this channel (a TEXT step's include skipping)."""
+    offered = tuple(o for o in step.options if ctx.can_reply_later or not o.reply_channel_only)
+    if step.kind is Kind.TEXT and step.optional:
+        return (*offered, SKIP)
+    return offered
 
 def parse_answer(step: Step, inbound: Inbound, t: Translator, ctx: TurnContext,
                  translate_labels: bool = True) -> Any:
     """Turn the resident's message into an answer for `step`, or an `Invalid`."""
     if step.kind is Kind.TEXT:
-        return _parse_text(step, inbound, t)
+        return _parse_text(step, inbound, t, offered_options(step, ctx))
     offered = offered_options(step, ctx)
     labels = {
         o.id: fold(t.gettext(o.label) if translate_labels else o.label) for o in offered
@@ -136,18 +143,46 @@ def _match_text(offered: tuple[Option, ...], kind: Kind, text: str,
     match = _phrase_match(folded, labels, english)
     return [match] if match else None
 
-def _parse_text(step: Step, inbound: Inbound, t: Translator) -> Any:
-    if step.optional and ("skip" in inbound.choices or
-                          fold(inbound.text) in {"skip", fold(t.gettext("skip"))}):
-        return None
+def _parse_text(step: Step, inbound: Inbound, t: Translator,
+                offered: tuple[Option, ...]) -> Any:
+    """Take typed text, or one of the step's options by button, number or label.
+
+    An option number is never kept as an answer: a bare small number that is not one of
+    the options is not understood, so "1" under "1. Skip this question" always skips.
+    """
+    picked = _text_option(inbound, t, offered)
+    if picked is not None:
+        return None if picked == SKIP.id else picked
     text = inbound.text.strip()
     if inbound.choices and not text:
         return Invalid("text")
+    folded = fold(text)
+    if offered and folded.isdecimal() and len(folded) <= _MAX_NUMBER_DIGITS:
+        return Invalid("number")
     if not text:
         return Invalid("empty")
     if len(text) > step.max_length:
         return Invalid("long", step.max_length)
     return _clean(text)
+
+
+def _text_option(inbound: Inbound, t: Translator, offered: tuple[Option, ...]) -> str | None:
+    """Return the id of the option a TEXT step's answer picks, if it picks one."""
+    ids = [o.id for o in offered]
+    if inbound.choices:
+        return next((c for c in inbound.choices if c in ids), None)
+    folded = fold(inbound.text)
+    if not folded or not offered:
+        return None
+    if folded.isdecimal() and len(folded) <= _MAX_NUMBER_DIGITS \
+            and 1 <= int(folded) <= len(ids):
+        return ids[int(folded) - 1]
+    for option in offered:
+        if folded in (fold(t.gettext(option.label)), fold(option.label)):
+            return option.id
+    if SKIP in offered and folded in ("skip", fold(t.gettext("skip"))):
+        return SKIP.id
+    return None
 
 
 def _phrase_match(typed: str, *tables: dict[str, str]) -> str | None:
@@ -182,6 +217,7 @@ class Invalid:
     limit: int = 0
 
     def message(self, t: Translator) -> str:
+        """Say kindly, in the resident's language, why the answer was not understood."""
         if self.reason == "multi":
             return t.gettext("Sorry, I did not understand. Please choose one or more of the "
                              "options. You can type their numbers, like 1 3.")
@@ -194,6 +230,9 @@ class Invalid:
             return t.gettext("Please type your answer in a message.")
         if self.reason == "text":
             return t.gettext("Please type your answer in your own words.")
+        if self.reason == "number":
+            return t.gettext("Sorry, that number is not one of the options. Please type "
+                             "your answer, or choose an option by its number.")
         if self.reason == "long":
             return t.gettext("That message is too long for this question. Please keep it "
                              "under %(limit)d characters.") % {"limit": self.limit}

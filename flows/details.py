@@ -77,14 +77,6 @@ class DetailsPhase:
             note = self._say(t.gettext("Your report has already been sent."), ctx,
                              state.locale)
             return Turn(state, (note, self.details_offer(state, ctx)))
-        if inbound.media and not inbound.text.strip() and not inbound.choices:
-            # A photo sent now is already kept with the case; say so, and ask again.
-            thanks = t.ngettext(
-                "Thank you. We have kept this file with your report.",
-                "Thank you. We have kept these %(num)d files with your report.",
-                len(inbound.media)) % {"num": len(inbound.media)}
-            return Turn(state, (self._say(thanks, ctx, state.locale),
-                                self.details_offer(state, ctx)))
         pseudo = Step(OFFER_STEP, "", Kind.CHOICE, (ADD, LATER))
         parsed = parse_answer(pseudo, inbound, t, ctx)
         if isinstance(parsed, Invalid):

@@ -24,7 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from flows import places
 from flows.answers import Commands, Invalid, match_command, offered_options, parse_answer
+from flows.attachments import Attachments
 from flows.details import OFFER_STEP, DetailsPhase
 from flows.errors import FlowDefinitionError
 from flows.language import LanguageChoice, is_rtl
@@ -53,7 +55,7 @@ __all__ = [
 ]
 
 
-class Flow(LanguageChoice, DetailsPhase):
+class Flow(LanguageChoice, DetailsPhase, Attachments):
     """A validated list of steps plus the hooks that give a flow its meaning.
 
     Args:
@@ -193,6 +195,9 @@ class Flow(LanguageChoice, DetailsPhase):
             return Turn(fresh.state, (note, *fresh.replies))
         if command == Commands.LANGUAGE:
             return self._offer_languages(state, ctx)
+        kept = self._kept_note(state, inbound, ctx)
+        if kept is not None:
+            return kept
         if state.phase is Phase.CHOOSING_LANGUAGE:
             if command == Commands.HELP:
                 help_text = self._say(self.help_text(self._help_step(state), t), ctx,
@@ -219,33 +224,34 @@ class Flow(LanguageChoice, DetailsPhase):
         if state.phase is Phase.CHANGING:
             return self._change_section(state, inbound, ctx)
 
-        if inbound.media and not inbound.text.strip() and not inbound.choices:
-            step = self._current(state)
-            thanks = self._say(t.ngettext(
-                "Thank you. We have kept this file with your report.",
-                "Thank you. We have kept these %(num)d files with your report.",
-                len(inbound.media)) % {"num": len(inbound.media)}, ctx, state.locale)
-            return Turn(state, (thanks, self.ask(step, state, ctx)))
-
         step = self._current(state)
-        parsed = parse_answer(step, inbound, t, ctx)
+        # Files sent with words are kept (the runner stored them) and said so; the words
+        # still answer the question when they can.
+        files = (self._files_note(inbound, ctx, state.locale),) if inbound.media else ()
+        if inbound.location is not None:
+            parsed: Any = places.as_answer(inbound.location)
+        else:
+            parsed = parse_answer(step, inbound, t, ctx)
+            if isinstance(parsed, str) and step.check is not None:
+                parsed = step.check(parsed, state.answers)
         if isinstance(parsed, Invalid):
+            if files and step.kind is not Kind.TEXT:
+                # A caption is rarely meant as the answer to a choice: ask again, kindly.
+                return Turn(state, (*files, self.ask(step, state, ctx)))
             error = self._say(parsed.message(t), ctx, state.locale)
-            return Turn(state, (error, self.ask(step, state, ctx)))
+            return Turn(state, (*files, error, self.ask(step, state, ctx)))
 
         if step.id == self.review_step:
             if parsed == self.change_option:
                 state.phase = Phase.CHANGING
-                return Turn(state, (self._ask_section(state, ctx),))
-            return Turn(state, self._submit(state, ctx, t))
+                return Turn(state, (*files, self._ask_section(state, ctx)))
+            return Turn(state, (*files, *self._submit(state, ctx, t)))
 
         self._record(state, step, parsed, ctx)
         if state.phase is Phase.ADDING_DETAILS:
             ctx.ports.add_detail(state, step.id)
         turn = self._after_answer(state, step, ctx)
-        if step.kind is Kind.TEXT and isinstance(parsed, str):
-            return self._maybe_offer_language(turn, parsed, ctx)
-        return turn
+        return Turn(turn.state, (*files, *turn.replies))
 
     # ---- pieces ----------------------------------------------------------------------
 
@@ -376,8 +382,6 @@ class Flow(LanguageChoice, DetailsPhase):
         prompt = step.prompt(t, state.answers) if callable(step.prompt) else \
             t.gettext(step.prompt)
         choices = tuple(Choice(o.id, t.gettext(o.label)) for o in offered_options(step, ctx))
-        if step.kind is Kind.TEXT and step.optional:
-            choices = (Choice("skip", t.gettext("Skip this question")),)
         return self._render_question(
             step.id, prompt, choices, multiple=step.kind is Kind.MULTI,
             locale=state.locale, ctx=ctx, text_input=step.kind is Kind.TEXT,

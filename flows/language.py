@@ -6,36 +6,39 @@ imposed; changing it keeps every answer and returns to where the conversation wa
 
 from __future__ import annotations
 
+import re
+
 from flows.answers import Invalid, parse_answer
 from flows.messages import Choice, Outbound
 from flows.types import ConversationState, Kind, Language, Option, Phase, Step, Turn, TurnContext
 
 
 class LanguageChoice:
-    """The language menu and its phase; mixed into `Flow`."""
+    """The language menu and its phase; mixed into `Flow`.
 
-    def _maybe_offer_language(self, turn: Turn, text: str, ctx: TurnContext) -> Turn:
-        """Offer the language a resident seems to be writing in, once, without imposing it."""
-        state = turn.state
-        # Only while the conversation is in the landlord's default language: once someone
-        # has chosen another language, English names and addresses in their answers must
-        # not pull them back.
-        default = ctx.languages[0].code if ctx.languages else state.locale
+    A guess at the resident's language is only ever offered, never imposed, and only
+    before they have made any choice of language (choosing the default counts): from the
+    browser's or Telegram's language, from the first message, or from words typed at the
+    menu instead of a choice. After a choice, nothing they type (a name, an address, a
+    story in another language) changes or offers a language; the `language` command and
+    the menu stay there for them.
+    """
+
+    def _offer_guess(self, state: ConversationState, text: str, ctx: TurnContext
+                     ) -> Turn | None:
+        """Offer the language of words typed at the menu, once, before any choice."""
         if (ctx.detect is None or state.notes.get("language_offered")
-                or state.phase is not Phase.ACTIVE or state.locale != default):
-            return turn
+                or state.notes.get("language_chosen") or not looks_like_words(text)):
+            return None
         guess = ctx.detect(text)
         if guess is None or guess == state.locale:
-            return turn
+            return None
         state.notes["language_offered"] = True
         state.notes["language_guess"] = guess
-        state.resume_phase = Phase.ACTIVE
-        state.phase = Phase.CHOOSING_LANGUAGE
         t = ctx.translate(guess)
         offer = self._say(t.gettext("It looks like you may prefer another language. You can "
                                     "choose one here."), ctx, guess)
-        menu = self.language_menu(guess, ctx, first=guess)
-        return Turn(state, (*turn.replies[:-1], offer, menu))
+        return Turn(state, (offer, self.language_menu(guess, ctx, first=guess)))
 
     def _offer_languages(self, state: ConversationState, ctx: TurnContext) -> Turn:
         if state.phase is not Phase.CHOOSING_LANGUAGE:
@@ -60,9 +63,13 @@ class LanguageChoice:
                       tuple(Option(lang.code, lang.autonym) for lang in ordered))
         parsed = parse_answer(pseudo, inbound, t, ctx, translate_labels=False)
         if isinstance(parsed, Invalid):
+            offer = self._offer_guess(state, inbound.text, ctx)
+            if offer is not None:
+                return offer
             error = self._say(parsed.message(t), ctx, state.locale)
             return Turn(state, (error, self.language_menu(state.locale, ctx)))
         state.locale = parsed
+        state.notes["language_chosen"] = True
         state.notes.pop("language_guess", None)
         state.phase = state.resume_phase or Phase.ACTIVE
         state.resume_phase = None
@@ -77,6 +84,34 @@ class LanguageChoice:
         if state.phase is Phase.PAUSED:
             state.phase = Phase.ACTIVE
         return Turn(state, (done, self.ask(self._current(state), state, ctx)))
+
+
+MIN_WORDS = 3
+# Links, email addresses and anything with a digit or a mid-word capital (Base64, ids,
+# codes, numbers) are not words anyone's language can be told from.
+_NOT_WORDS = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S*|\S+@\S+")
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_MIXED_CASE = re.compile(r"[^\W\d_]*[a-z][A-Z]")
+
+
+def prose(text: str) -> str:
+    """Return only the words of `text`: no links, addresses, numbers or codes.
+
+    This is what a language may be guessed from; empty unless it is at least three words
+    and most of the message (one or two words, a name or "yes", are too short to tell, and
+    Base64, links and numbers look like a language to a detector but are not).
+    """
+    tokens = _NOT_WORDS.sub(" \x00 ", text).split()
+    words = [tok for tok in (t.strip(".,;:!?¿¡()\"'“”‘’«»،؟।") for t in tokens)
+             if _WORD.fullmatch(tok) and not (len(tok) > 3 and _MIXED_CASE.match(tok))]
+    if len(words) < MIN_WORDS or len(words) * 2 <= len(tokens):
+        return ""
+    return " ".join(words)
+
+
+def looks_like_words(text: str) -> bool:
+    """Return whether `text` is at least three words of prose, not a code, link or number."""
+    return bool(prose(text))
 
 
 def _languages_first(ctx: TurnContext, code: str) -> list[Language]:

@@ -29,12 +29,27 @@ class Media:
 
 
 @dataclass(frozen=True)
+class Place:
+    """A location the resident shared: a map pin, or a venue with its name and address.
+
+    Coordinates are WGS 84 degrees; `address` and `label` are whatever the resident's app
+    sent with the pin (a venue's address and name), possibly empty.
+    """
+
+    latitude: float
+    longitude: float
+    address: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class Inbound:
     """What a resident sent, parsed from any channel.
 
     `message_id` is the provider's id (Twilio MessageSid, Telegram update_id, a web chat
     client id) and is what makes a retried delivery harmless. `choices` carries ids the
-    resident picked with a button; typed text goes in `text`.
+    resident picked with a button; typed text goes in `text`; a shared map pin or venue
+    goes in `location`.
     """
 
     channel: str
@@ -46,6 +61,7 @@ class Inbound:
     received_at: datetime | None = None
     language_hint: str | None = None
     command: str | None = None
+    location: Place | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flows import places
 from flows.acknowledgement import acknowledgement, isolate
+from flows.contact import check_contact, contact_prompt
 from flows.engine import (
     N_,
     Answers,
@@ -36,7 +38,7 @@ from flows.monitoring import MONITORING_STEPS, PREFER_NOT
 
 __all__ = [
     "CONSENT_WORDING_VERSION", "MONITORING_STEPS", "PREFER_NOT", "REPORT_STEPS", "SECTIONS",
-    "SIGNS_ANSWER", "STRANDS", "build_flow", "isolate", "perceived_strands",
+    "SIGNS_ANSWER", "STRANDS", "answer_text", "build_flow", "isolate", "perceived_strands",
 ]
 
 CONSENT_WORDING_VERSION = "consent-v1"
@@ -49,7 +51,7 @@ SIGNS_ANSWER = "narrative.signs"
 
 YES = Option("yes", N_("Yes"))
 NO = Option("no", N_("No"))
-NOT_SURE = Option("not_sure", N_("I'm not sure"))
+NOT_SURE = Option("not_sure", N_("I'm not sure"), summary=N_("Not sure"))
 
 
 # ---- predicates over the answers (pure) ---------------------------------------------
@@ -107,26 +109,34 @@ def _recheck_prompt(t: Translator, a: Answers) -> str:
                      "nobody says so. Could that be part of this?")
 
 
+# The summary speaks to the resident about their report ("you"); where the person it
+# happened to is the resident, their part reads as "you" too.
+_VICTIM_SUMMARIES = {"perception": N_("Because of who you are")}
+
+
 def _review_prompt(t: Translator, a: Answers) -> str:
     lines = [t.gettext("Here is a summary of your report:")]
     for step in REPORT_STEPS:
         if step.summary is None or step.id not in a or not step.applies(a):
             continue
-        lines.append(f"• {t.gettext(step.summary)}: {_answer_text(step, a[step.id], t)}")
+        label = _VICTIM_SUMMARIES.get(step.id, step.summary) \
+            if a.get("reporter_role") == "victim" else step.summary
+        lines.append(f"• {t.gettext(label)}: {answer_text(step, a[step.id], t)}")
     lines.append(t.gettext("Is this right? You can send it now or change something."))
     return "\n".join(lines)
 
 
-def _answer_text(step: Step, value, t: Translator) -> str:
+def answer_text(step: Step, value, t: Translator, shorten: bool = True) -> str:
+    """Return an answer as the summary and the case show it, in `t`'s language."""
     if value is None:
         return t.gettext("(skipped)")
-    labels = {o.id: t.gettext(o.label) for o in step.options}
+    labels = {o.id: t.gettext(o.summary or o.label) for o in step.options}
     if isinstance(value, list):
         return ", ".join(labels.get(v, v) for v in value)
-    if step.kind is Kind.CHOICE:
+    if step.kind is Kind.CHOICE or (isinstance(value, str) and value in labels):
         return labels.get(value, value)
-    text = " ".join(str(value).split())
-    return text if len(text) <= 80 else text[:77] + "…"
+    text = " ".join(places.describe(value).split())
+    return text if len(text) <= 80 or not shorten else text[:77] + "…"
 
 
 # ---- the steps ----------------------------------------------------------------------
@@ -160,7 +170,7 @@ STRAND_OPTIONS = (
 
 ESSENTIAL_STEPS: tuple[Step, ...] = (
     Step("immediate_danger", N_("Are you in danger right now?"), Kind.CHOICE,
-         (Option("yes", N_("Yes, I am in danger")), NO), section="safety",
+         (Option("yes", N_("Yes, I am in danger"), summary=N_("Yes")), NO), section="safety",
          summary=N_("In danger now"), essential=True),
     Step("danger_advice",
          N_("Please call 999 now. If you cannot talk, call 999 and press 55. When you are "
@@ -171,17 +181,20 @@ ESSENTIAL_STEPS: tuple[Step, ...] = (
          pauses={"later": N_("Please stay safe. When you are ready, send any message here "
                              "and we will carry on from where you left off.")}),
     Step("reporter_role", N_("Which best describes you?"), Kind.CHOICE, (
-        Option("victim", N_("It happened to me")),
-        Option("witness", N_("I saw or heard it")),
-        Option("third_party", N_("I'm reporting for family or a friend")),
-        Option("agency", N_("I'm a support worker or agency")),
-        Option("staff", N_("I'm staff or a contractor")),
+        Option("victim", N_("It happened to me"),
+               summary=N_("The person it happened to")),
+        Option("witness", N_("I saw or heard it"), summary=N_("A witness")),
+        Option("third_party", N_("I'm reporting for family or a friend"),
+               summary=N_("Family or a friend of theirs")),
+        Option("agency", N_("I'm a support worker or agency"),
+               summary=N_("A support worker or agency")),
+        Option("staff", N_("I'm staff or a contractor"), summary=N_("Staff or a contractor")),
     ), section="you", summary=N_("You are"), essential=True),
     Step("anonymous",
          N_("Will you give your name? Without it we cannot contact you, and we may be able "
             "to do less."), Kind.CHOICE,
-         (Option("named", N_("Yes, I'll give my name")),
-          Option("anonymous", N_("No, stay anonymous"))),
+         (Option("named", N_("Yes, I'll give my name"), summary=N_("Yes")),
+          Option("anonymous", N_("No, stay anonymous"), summary=N_("No, anonymous"))),
          section="you", summary=N_("Name given"), essential=True),
     Step("reporter_name", N_("What is your name?"), Kind.TEXT, applies=_named,
          section="you", summary=N_("Your name"), max_length=200, essential=True),
@@ -210,7 +223,8 @@ ESSENTIAL_STEPS: tuple[Step, ...] = (
         Option("ongoing", N_("It keeps happening")),
     ), section="when_where", summary=N_("When"), essential=True),
     Step("incident_date", N_("Roughly when was it? For example, a date or \"last month\"."),
-         Kind.TEXT, applies=_is("incident_when", "earlier"), section="when_where",
+         Kind.TEXT, (Option("dont_know", N_("I don't know")),),
+         applies=_is("incident_when", "earlier"), section="when_where",
          summary=N_("Date"), max_length=200, essential=True),
     Step("location_type", N_("Where did it happen?"), Kind.CHOICE, (
         Option("home", N_("At or near the home")),
@@ -222,7 +236,7 @@ ESSENTIAL_STEPS: tuple[Step, ...] = (
     Step("location", N_("What is the address, or the name of the estate or street?"),
          Kind.TEXT, applies=lambda a: a.get("location_type") not in (None, "online"),
          optional=True, section="when_where", summary=N_("Address"), max_length=300,
-         essential=True),
+         essential=True, place=True),
     Step("perception", _perception_prompt, Kind.CHOICE, (YES, NO, NOT_SURE), section="why",
          summary=N_("Because of who they are"), essential=True),
     Step("perception_recheck", _recheck_prompt, Kind.CHOICE, (YES, NO, NOT_SURE),
@@ -232,7 +246,7 @@ ESSENTIAL_STEPS: tuple[Step, ...] = (
          essential=True),
     Step("perceived_by", N_("Who thinks this happened because of who they are? Choose all "
                             "that apply."), Kind.MULTI, (
-        Option("reporter", N_("I do")),
+        Option("reporter", N_("I do"), summary=N_("You")),
         Option("victim", N_("The person it happened to")),
         Option("someone_else", N_("Someone else")),
     ), applies=lambda a: _not_victim(a) and bool(perceived_strands(a)), section="why",
@@ -247,16 +261,18 @@ ESSENTIAL_STEPS: tuple[Step, ...] = (
          applies=_is("repair_needed", "yes"), section="repairs",
          summary=N_("Keep for evidence"), essential=True),
     Step("contact_method", N_("How should we contact you?"), Kind.CHOICE, (
-        Option("this_chat", N_("Message me here"), reply_channel_only=True),
+        Option("this_chat", N_("Message me here"), reply_channel_only=True,
+               summary=N_("A message here")),
         Option("phone", N_("Phone call")),
         Option("sms", N_("Text message")),
         Option("email", N_("Email")),
         Option("letter", N_("Letter")),
     ), applies=_named, section="contact", summary=N_("Contact by"), essential=True),
-    Step("contact_details", N_("What phone number, email or address should we use?"),
+    Step("contact_details", contact_prompt,
          Kind.TEXT, applies=lambda a: _named(a) and a.get("contact_method") in (
              "phone", "sms", "email", "letter"),
-         section="contact", summary=N_("Contact details"), max_length=300, essential=True),
+         section="contact", summary=N_("Contact details"), max_length=300, essential=True,
+         check=check_contact),
     Step("leave_message", N_("If we cannot reach you, is it safe to leave a message?"),
          Kind.CHOICE, (YES, NO), applies=_named, section="contact",
          summary=N_("Leave a message"), essential=True),
@@ -268,7 +284,8 @@ ESSENTIAL_STEPS: tuple[Step, ...] = (
 
 # Offered after the acknowledgement; each answer is stored on the case as it arrives.
 DETAIL_STEPS: tuple[Step, ...] = (
-    Step("incident_types", N_("What happened? Choose any that apply."), Kind.MULTI, (
+    Step("incident_types", N_("What kind of incident was it? Choose any that apply."),
+         Kind.MULTI, (
         Option("name_calling", N_("Verbal abuse")),
         Option("threats", N_("Threats")),
         Option("harassment", N_("Harassment")),
@@ -279,8 +296,9 @@ DETAIL_STEPS: tuple[Step, ...] = (
         Option("other", N_("Something else")),
     ), section="incident", summary=N_("Type")),
     Step("perpetrator_known", N_("Do you know who did it?"), Kind.CHOICE, (
-        Option("known", N_("Yes, I know who")),
-        Option("seen", N_("I don't know them, but I saw them")),
+        Option("known", N_("Yes, I know who"), summary=N_("Yes")),
+        Option("seen", N_("I don't know them, but I saw them"),
+               summary=N_("Not known, but seen")),
         Option("unknown", N_("No")),
     ), section="perpetrator", summary=N_("Know who did it")),
     Step("perpetrator_description",

@@ -55,12 +55,18 @@ class Phase(Enum):
 
 @dataclass(frozen=True)
 class Option:
-    """One answer a choice step offers; `exclusive` ones cannot be combined with others."""
+    """One answer a step offers; `exclusive` ones cannot be combined with others.
+
+    `summary`, when given, is how the answer reads in the review summary and on the case
+    ("Yes" for "Yes, I'll give my name"), so the summary never speaks in the resident's
+    own voice.
+    """
 
     id: str
     label: str
     exclusive: bool = False
     reply_channel_only: bool = False
+    summary: str | None = None
 
 
 class Translator(Protocol):
@@ -73,6 +79,9 @@ class Translator(Protocol):
 
 PromptFn = Callable[[Translator, Answers], str]
 DeriveFn = Callable[[Any, "TurnContext", str], Mapping[str, Any]]
+# Checks a typed answer given the answers so far: returns the value to keep, or an object
+# with a `message(translator)` method (flows.answers.Invalid) saying kindly what is wrong.
+CheckFn = Callable[[str, Answers], Any]
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,11 @@ class Step:
         derive: returns facts the flow keeps beside this step's answer, as answers named
             ``"<step id>.<name>"`` that live and go with it (e.g. the prejudice signs found
             in the narrative, ``narrative.signs``).
+        check: checks and tidies a typed answer (a phone number, an email address).
+        place: a shared map pin or venue answers this TEXT step.
+
+    A TEXT step may offer `options` too ("I don't know"): they are picked by button,
+    number or label like a choice, and the option id is kept as the answer.
     """
 
     id: str
@@ -109,6 +123,8 @@ class Step:
     pauses: Mapping[str, str] = field(default_factory=dict)
     essential: bool = False
     derive: DeriveFn | None = None
+    check: CheckFn | None = None
+    place: bool = False
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,10 @@ def victim_report(services: Services, channel: str = "sms", sender: str | None =
     transcript = [*VICTIM_REPORT, *VICTIM_DETAILS]
     replace = {"narrative": narrative, "contact_details": contact,
                "perpetrator_description": perpetrator, "reporter_name": name}
+    if contact is not None and "@" in contact:
+        # An email address is asked for (and checked) when the resident chose email.
+        at = next(i for i, (_said, asked) in enumerate(transcript) if asked == "contact_method")
+        transcript[at + 1] = ("email", "contact_details")
     for i, (_said, asked) in enumerate(transcript[:-1]):
         if replace.get(asked) is not None:
             transcript[i + 1] = (replace[asked], transcript[i + 1][1])
@@ -57,7 +61,7 @@ def populate(services: Services, reports: int = 4) -> list[str]:
         sender = {"sms": f"+4477009{i:05d}", "whatsapp": f"+4477008{i:05d}",
                   "telegram": str(700000 + i)}.get(channel, f"webchat-{uuid.uuid4().hex}")
         references.append(victim_report(services, channel, sender,
-                                        contact=f"07700 9{i:05d} or r{i}@example.org"))
+                                        contact=f"07700 9{i:05d}"))
     vault = services.vault
     with services.db.write() as session:
         case = session.scalar(select(Case).where(Case.reference == references[0]))

@@ -1,7 +1,7 @@
 """Golden conversations: every enabled language on every channel, the essentials to the
 acknowledgement and then every optional detail, typed the way a resident on a basic phone
-would (numbers and words), with no English leaking into a non-English conversation and
-nothing asking for opt-out words."""
+would (numbers and words, a free-text question skipped by its number), with no English
+leaking into a non-English conversation and nothing asking for opt-out words."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def transcript(channel: str) -> list[str]:
         "1 2", "1", "1", phone, "07700 900456", "2", "1",
     ]
     details = [
-        "1", "1 2", "1", "Flat 9", "1 3", "CR/0000/26", "1", "09:00-12:00", "1", "4", "1",
+        # "1" at the safe-times question is its "1. Skip this question" (issue 12).
+        "1", "1 2", "1", "Flat 9", "1 3", "CR/0000/26", "1", "1", "1", "4", "1",
         "2", "1", "1", "2", "4", "1", "2", "1", "1",
     ]
     return essentials + details
@@ -105,6 +106,8 @@ def test_full_report_in_every_language_on_every_channel(golden, fake_telegram, c
     assert case.answers["evidence"] == ["photos", "police"]
     details = services.store.details(case)
     assert details["police_reference"] == "CR/0000/26"
+    assert "safe_times" not in details  # skipped by its number, never stored as "1"
+    assert details["contact_details"] == "07700 900456"
     assert details["monitoring_gender_identity"] == "yes"
     text = "\n".join(seen)
     if channel == "telegram":

@@ -127,17 +127,28 @@ def test_first_sms_in_polish_suggests_polish(multi):
     assert resident.replies[-1].choices[0].id == "pl"
 
 
-def test_free_text_in_another_language_offers_it_once(multi):
+def test_words_typed_at_the_menu_offer_their_language_once(multi):
+    resident = Resident(multi)
+    resident.says("Mi vecino me gritó insultos racistas en el ascensor otra vez anoche")
+    assert resident.asked == "language"
+    assert resident.replies[-1].choices[0].id == "es" and resident.replies[-1].lang == "es"
+    assert resident.says("Otra vez, por favor, quiero hablar").locale == "en"  # not imposed
+    assert resident.asked == "language" and "prefer another language" not in resident.said
+    resident.says(["es"])
+    assert resident.asked == "immediate_danger" and resident.replies[-1].lang == "es"
+
+
+def test_no_language_is_offered_after_the_resident_chose_one(multi):
     resident = Resident(multi)
     resident.says(["en"])
     for message, _ in VICTIM_REPORT[:4]:
         resident.says(message)
     assert resident.asked == "narrative"
-    resident.says("Mi vecino me gritó insultos racistas en el ascensor otra vez anoche")
+    result = resident.says("Mi vecino me gritó insultos racistas en el ascensor otra vez anoche")
+    assert resident.asked == "incident_when" and result.locale == "en"
+    assert all(r.lang == "en" for r in resident.replies)
+    resident.says("language")  # the menu is still there when they want it
     assert resident.asked == "language"
-    assert resident.replies[-1].choices[0].id == "es"
-    resident.says(["es"])
-    assert resident.asked == "incident_when" and resident.replies[-1].lang == "es"
 
 
 def test_changing_language_midway_keeps_every_answer(multi):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.services import build_services
 from flows.messages import Inbound
+from flows.places import place_from
 from tests.conftest import make_settings
 from tests.databases import migrated
 from tests.helpers import VICTIM_DETAILS, VICTIM_REPORT, runner_of
@@ -78,3 +79,29 @@ def _stored_locale(services, sender: str) -> str:
     with services.db.read() as session:
         return session.scalar(select(Conversation.locale).where(
             Conversation.sender_index == services.vault.index("sms", sender)))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(language=st.sampled_from(ALL), depth=st.integers(0, len(ANSWERS) - 1),
+       latitude=st.floats(-90, 90), longitude=st.floats(-180, 180),
+       address=awkward_text, text=awkward_text)
+def test_a_location_at_any_step_gets_a_reply_in_the_conversation_language(
+        multi_services, language, depth, latitude, longitude, address, text):
+    """A shared map pin (with any address text and any words) after `depth` answers."""
+    conversations = runner_of(multi_services)
+    sender = uuid.uuid4().hex
+    conversations.open("sms", sender)
+    conversations.handle(Inbound(channel="sms", sender=sender, message_id=uuid.uuid4().hex,
+                                 choices=(language,)))
+    for answer in ANSWERS[:depth]:
+        conversations.handle(Inbound(
+            channel="sms", sender=sender, message_id=uuid.uuid4().hex,
+            text=answer if isinstance(answer, str) else "",
+            choices=tuple(answer) if isinstance(answer, list) else ()))
+    place = place_from(latitude, longitude, address, text[:50])
+    result = conversations.handle(Inbound(channel="sms", sender=sender,
+                                          message_id=uuid.uuid4().hex, text=text,
+                                          location=place))
+    assert result.replies and all(r.text.strip() for r in result.replies)
+    assert all(r.lang == language for r in result.replies)

@@ -35,6 +35,7 @@ from bot.console.web import services as _services
 from bot.errors import PriorityDowngradeRefused
 from bot.models import Case, CaseNote, Evidence, StaffUser, utcnow
 from bot.profiles import PERPETRATOR_FIELDS
+from flows import places
 
 _SAFE_TYPE = re.compile(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")
 
@@ -110,6 +111,8 @@ def case_page(reference: str):
             details = s.store.details(case)
             conversation = casework.conversation_of(session, case)
             perpetrator = s.vault.open_json(case.perpetrator_enc) or {}
+            evidence = session.scalars(select(Evidence).where(
+                Evidence.case_id == case.id).order_by(Evidence.id)).all()
             context.update(
                 # In staff wording and the officer's own language (their browser's); free
                 # text as the resident wrote it. Equality monitoring answers are not shown
@@ -120,8 +123,8 @@ def case_page(reference: str):
                     steps=s.flow.steps,
                     leave_out=frozenset(step.id for step in s.flow.steps
                                         if step.section == "monitoring")),
-                evidence=session.scalars(select(Evidence).where(
-                    Evidence.case_id == case.id).order_by(Evidence.id)).all(),
+                evidence=evidence,
+                shared_places=_shared_places(s.vault, evidence),
                 notes=[(n, s.vault.open_text(n.text_enc)) for n in session.scalars(
                     select(CaseNote).where(CaseNote.case_id == case.id)
                     .order_by(CaseNote.id))],
@@ -139,6 +142,18 @@ def case_page(reference: str):
     return render_template("console/case.html", f=f, can=can, can_close=can.close,
                            is_manager=current_user.role in MANAGERS,
                            repair_asked=repair_asked(case), areas=s.org.areas, **context)
+
+
+def _shared_places(vault, evidence) -> dict[int, dict]:
+    """Return the locations the resident shared, by evidence id, in words and as links."""
+    shown = {}
+    for item in evidence:
+        if item.content_type == places.GEOJSON_TYPE and item.data_enc is not None:
+            place = places.from_geojson(vault.open(item.data_enc))
+            if place is not None:
+                shown[item.id] = {"text": places.describe(place),
+                                  "links": places.links(place)}
+    return shown
 
 
 @bp.get("/cases/<reference>/evidence/<int:evidence_id>")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flows import places
 from flows.engine import N_, Kind, Step
 from flows.report import REPORT_STEPS
 
@@ -150,6 +151,7 @@ class Answer:
     value: str
     free_text: bool = False
     missing: bool = False
+    links: tuple[tuple[str, str], ...] = ()  # (name, URL) to open a shared location
 
 
 def report_answers(choices: Mapping, details: Mapping, received_at: datetime,
@@ -176,7 +178,10 @@ def report_answers(choices: Mapping, details: Mapping, received_at: datetime,
         if value is None:
             shown.append(Answer(step.id, label, t.gettext(SKIPPED)))
         elif step.kind is Kind.TEXT:
-            shown.append(Answer(step.id, label, str(value), free_text=True))
+            # A shared map pin reads as its name, address and coordinates, with links
+            # the officer's own device can open.
+            shown.append(Answer(step.id, label, places.describe(value), free_text=True,
+                                links=tuple(places.links(value))))
         elif step.id == "incident_when" and isinstance(value, str):
             shown.append(Answer(step.id, label, incident_when(value, received_at, timezone,
                                                               t)))

@@ -18,8 +18,9 @@
   var ESCAPE_WINDOW_MS = 1000;
 
   var root, log, statusBox, form, input, sendButton, exitLink, apiBase, pageLang, str;
-  var progressBox, progressText, progressBar;
-  var state = { token: null, done: false, last: [] };
+  var progressBox, progressText, progressBar, hintBox;
+  var MAX_LOG = 300; // entries of the conversation kept for a reload in the chosen language
+  var state = { token: null, done: false, last: [], log: [] };
   var busy = false;
   var leaving = false;
   var lastEscapeAt = 0;
@@ -101,7 +102,8 @@
           token: saved.token,
           done: saved.done === true,
           switched: saved.switched === true,
-          last: Array.isArray(saved.last) ? saved.last : []
+          last: Array.isArray(saved.last) ? saved.last : [],
+          log: Array.isArray(saved.log) ? saved.log : []
         };
       }
     } catch (err) { /* unreadable: start afresh */ }
@@ -115,7 +117,7 @@
   }
 
   function forgetState() {
-    state = { token: null, done: false, last: [] };
+    state = { token: null, done: false, last: [], log: [] };
     try {
       window.sessionStorage.clear();
     } catch (err) { /* nothing stored */ }
@@ -333,9 +335,29 @@
     if (asked.length) showProgress(asked[asked.length - 1].progress || null);
   }
 
+  // The hint under the message box fits the question: "or choose an option above" only
+  // where there are options to choose.
+  function updateHint(messages) {
+    if (!hintBox) return;
+    var asked = (messages || []).filter(function (message) {
+      return message && typeof message === "object" && message.question;
+    });
+    if (!asked.length) return;
+    var last = asked[asked.length - 1];
+    var choices = Array.isArray(last.choices) && last.choices.length;
+    hintBox.textContent = choices ? str.hintChoice : str.hintText;
+  }
+
+  function remember(entry) {
+    if (!Array.isArray(state.log)) state.log = [];
+    state.log.push(entry);
+    if (state.log.length > MAX_LOG) state.log = state.log.slice(-MAX_LOG);
+  }
+
   function showMessages(messages, scroll) {
     var added = [];
     updateProgress(messages);
+    updateHint(messages);
     lockAllChoices();
     (messages || []).forEach(function (message) {
       if (!message || typeof message !== "object") return;
@@ -397,11 +419,14 @@
     var messages = data && Array.isArray(data.messages) ? data.messages : [];
     state.last = messages;
     state.done = !!(data && data.done);
+    remember({ bot: messages });
     saveState();
-    // The resident chose (or changed) their language: reload the page in it, so the way
-    // out, the 999 line and every control read in that language too. The conversation
-    // resumes from storage; replace() keeps the history to one entry.
-    var spoken = messages.length ? messages[messages.length - 1].lang : null;
+    // Only the resident's own choice of language changes the page's: an offer of another
+    // language, or a reply written in one, never does. Then the page reloads in it, so the
+    // way out, the 999 line and every control read in that language too, and the
+    // conversation so far is shown again from storage; replace() keeps the history to one
+    // entry.
+    var spoken = data && typeof data.language === "string" ? data.language : null;
     if (spoken && spoken !== pageLang && /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(spoken)) {
       state.switched = true;
       saveState();
@@ -426,7 +451,7 @@
     }
     busy = false;
     if (result.ok && result.data && typeof result.data.session === "string") {
-      state = { token: result.data.session, done: false, last: [] };
+      state = { token: result.data.session, done: false, last: [], log: [] };
       // The greeting sits under the introduction; scrolling would hide that.
       accept(result.data, false);
       return;
@@ -465,6 +490,7 @@
     busy = false;
     pending = null;
     if (result.ok) {
+      remember({ me: sending.echo });
       accept(result.data, true);
       restoreFocus();
       return;
@@ -537,17 +563,24 @@
 
   function resume(saved) {
     state = saved;
+    // The conversation so far, as the resident saw it; an older saved state has only the
+    // last replies.
+    var log = state.log.length ? state.log : [{ bot: state.last }];
+    log.forEach(function (entry) {
+      if (typeof entry.me === "string") renderMine(entry.me);
+      else if (Array.isArray(entry.bot)) showMessages(entry.bot, false);
+    });
     // After a change of language the conversation simply goes on; after a reload, say so.
     if (state.switched) state.switched = false;
     else renderNote(str.welcomeBack);
     saveState();
-    showMessages(state.last, false);
     if (state.done) finish();
   }
 
   function readStrings(node) {
     var names = ["you", "them", "retrying", "notSent", "failed", "retry", "startFailed",
-      "server", "welcomeBack", "expired", "tickOne", "done", "finished", "new", "sending"];
+      "server", "welcomeBack", "expired", "tickOne", "done", "finished", "new", "sending",
+      "hintText", "hintChoice"];
     var out = {};
     names.forEach(function (name) {
       var attr = "data-str-" + name.replace(/[A-Z]/g, function (c) { return "-" + c.toLowerCase(); });
@@ -567,6 +600,7 @@
     progressBox = document.getElementById("progress");
     progressText = document.getElementById("progress-text");
     progressBar = document.getElementById("progress-bar");
+    hintBox = document.getElementById("message-hint");
     if (!progressText || !progressBar) progressBox = null;
     if (!root || !log || !form || !input || !exitLink) return;
     apiBase = root.getAttribute("data-api");

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("reportbot.telegram")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+# my_chat_member tells us when a resident blocks (or unblocks) the bot.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 PATH = "/webhooks/telegram"
 
 

@@ -3,7 +3,9 @@
 Works on the update JSON as Telegram sends it (plain dicts), so fields Telegram adds later
 are ignored rather than refused. Only private chats carry a conversation; anything from a
 group, supergroup or channel is recognised so the bot can say, once, that it only talks in
-private, without reading the content.
+private, without reading the content. A shared location or venue becomes a `Place`; a
+private chat's `my_chat_member` update says whether the resident blocked the bot
+(``kicked``) or unblocked it (``member``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flows.messages import Media
+from flows.messages import Media, Place
+from flows.places import place_from
 
 # Telegram sends one of these per update; the rest are ignored (we ask for these only).
 MESSAGE, EDITED, CALLBACK, GROUP, IGNORED = "message", "edited", "callback", "group", "ignored"
+MEMBER = "member"  # the bot's membership of a private chat changed: blocked or unblocked
 
 COMMANDS = {"start": "start", "help": "help", "language": "language", "restart": "restart"}
 DONE = "!done"
@@ -52,6 +56,8 @@ class Parsed:
     step: str | None = None
     option: str | None = None
     keyboard: list = field(default_factory=list)
+    place: Place | None = None
+    status: str | None = None  # a MEMBER update's new status: "kicked", "member", …
 
 
 def parse_update(update: dict) -> Parsed | None:
@@ -66,7 +72,21 @@ def parse_update(update: dict) -> Parsed | None:
     query = update.get("callback_query")
     if isinstance(query, dict):
         return _callback(update_id, query)
+    member = update.get("my_chat_member")
+    if isinstance(member, dict):
+        return _membership(update_id, member)
     return Parsed(IGNORED, update_id)
+
+
+def _membership(update_id: int, change: dict) -> Parsed:
+    """Read a private chat's change of the bot's status (blocked, unblocked)."""
+    chat_id, chat_type = _chat(change)
+    new = change.get("new_chat_member") if isinstance(change.get("new_chat_member"), dict) \
+        else {}
+    status = new.get("status")
+    if chat_id is None or chat_type != "private" or not isinstance(status, str):
+        return Parsed(IGNORED, update_id)
+    return Parsed(MEMBER, update_id, chat_id=chat_id, status=status[:20])
 
 
 def _chat(message: dict) -> tuple[str | None, str]:
@@ -102,7 +122,19 @@ def _message(update_id: int, message: dict, kind: str) -> Parsed:
         message_id=message_id if isinstance(message_id, int) else None,
         text=text or caption, command=command, payload=payload,
         media=_media(message), language_code=_language(message.get("from")),
+        place=_place(message),
     )
+
+
+def _place(message: dict) -> Place | None:
+    """Return a shared location, or a venue with its name and address, if any."""
+    venue = message.get("venue") if isinstance(message.get("venue"), dict) else {}
+    where = venue.get("location") if isinstance(venue.get("location"), dict) else \
+        message.get("location")
+    if not isinstance(where, dict):
+        return None
+    return place_from(where.get("latitude"), where.get("longitude"),
+                      venue.get("address", ""), venue.get("title", ""))
 
 
 def _media(message: dict) -> tuple[Media, ...]:

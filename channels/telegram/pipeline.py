@@ -59,7 +59,9 @@ class Updates:
             return
         if parsed.kind in (tp.MESSAGE, tp.EDITED, tp.CALLBACK):
             self.ports.delivery.mark_reachable(CHANNEL, parsed.chat_id)
-        if parsed.kind == tp.GROUP:
+        if parsed.kind == tp.MEMBER:
+            self._membership(parsed)
+        elif parsed.kind == tp.GROUP:
             self._group(parsed)
         elif parsed.kind == tp.MESSAGE:
             self._message(parsed)
@@ -71,6 +73,16 @@ class Updates:
             self._answer(parsed.callback_id)
 
     # ---- the kinds of update -----------------------------------------------------------
+
+    def _membership(self, parsed: tp.Parsed) -> None:
+        """A resident who blocks the bot cannot be reached: say so on their case; unblocking
+        clears it. Nothing is sent, and no conversation is started."""
+        if parsed.status == "kicked":
+            conv = self.ports.runner.peek(CHANNEL, parsed.chat_id)
+            if conv is not None and not conv.unreachable:
+                self.ports.delivery.mark(conv.id, unreachable=True)
+        elif parsed.status == "member":
+            self.ports.delivery.mark_reachable(CHANNEL, parsed.chat_id)
 
     def _group(self, parsed: tp.Parsed) -> None:
         """Say once per group that the bot only talks in private; read nothing of it."""
@@ -93,7 +105,7 @@ class Updates:
         inbound = Inbound(
             channel=CHANNEL, sender=parsed.chat_id, message_id=f"update:{parsed.update_id}",
             text=parsed.text, choices=choices, media=parsed.media, language_hint=hint,
-            command=command,
+            command=command, location=parsed.place,
         )
         before = conv.question if conv is not None else None
         from_text = parsed.kind in (tp.MESSAGE, tp.EDITED)

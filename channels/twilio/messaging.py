@@ -2,8 +2,11 @@
 
 `POST /webhooks/twilio/messaging` verifies Twilio's signature against the public URL,
 parses the form into an `Inbound`, hands it to the conversation runner and answers with
-TwiML. Opt-out words go to the runner's opt-out record, and the runner counts each message
-against the per-sender rate limit. Media are fetched later (channels/twilio/media.py), and
+TwiML. Delivery status callbacks and messages from our own numbers never reach a
+conversation (channels/twilio/events.py). A WhatsApp sender may be a business-scoped user
+id (``US.1349…``) instead of a phone number: it is kept exactly as received. Opt-out
+words go to the runner's opt-out record, and the runner counts each message against the
+per-sender rate limit. Media are fetched later (channels/twilio/media.py), and
 messages that are not replies go out through the outbox (channels/twilio/outbound.py).
 """
 
@@ -22,9 +25,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.turns import RateLimit
 from channels.base import ChannelLimits
+from channels.twilio.events import from_us, status_event
 from channels.twilio.render import render_replies
 from flows.engine import N_
 from flows.messages import Inbound, Media, Outbound
+from flows.places import place_from
 
 if TYPE_CHECKING:
     from bot.settings import TwilioSettings
@@ -53,6 +58,8 @@ WHATSAPP_OPTED_OUT = N_("You will not get any more messages from us here. If you
 WHATSAPP_OPTED_IN = N_("Thank you. We can message you here again.")
 
 _SID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+# WhatsApp's business-scoped user ids: a country code, a dot, an opaque id (never a number).
+_BSUID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9_-]{1,128}$")
 
 class Messaging:
     """The messaging webhook of one Twilio account."""
@@ -67,6 +74,16 @@ class Messaging:
         if not self._signed():
             log.warning("twilio: refused a request with a missing or wrong signature")
             abort(403)
+        event = status_event(request.form)
+        if event is not None:
+            if event.message_sid:
+                self.ports.delivery.delivery_status(event.message_sid, event.status,
+                                                    event.error_code)
+            return twiml([])
+        if from_us(request.form.get("From", ""),
+                   (self.config.sms_from, self.config.whatsapp_from)):
+            log.info("twilio: ignored a message from one of our own numbers")
+            return twiml([])
         inbound = parse(request.form)
         if inbound is None:
             log.info("twilio: ignored a message from an address we cannot answer")
@@ -116,10 +133,14 @@ def parse(form: Mapping[str, str]) -> Inbound | None:
     address = form.get("From", "")
     channel = "sms"
     if address.startswith("whatsapp:"):
-        channel, address = "whatsapp", address[len("whatsapp:"):]
+        channel, address = "whatsapp", address[len("whatsapp:"):].strip()
+        external = (form.get("ExternalUserId") or "").strip()
+        if not address and _BSUID.match(external):
+            address = external
     elif ":" in address:  # messenger:, rcs: and others we do not serve
         return None
-    sender = normalise_number(address)
+    sender = address if channel == "whatsapp" and _BSUID.match(address) \
+        else normalise_number(address)
     if not _SID.match(sid) or sender is None:
         return None
     try:
@@ -131,8 +152,17 @@ def parse(form: Mapping[str, str]) -> Inbound | None:
                             "application/octet-stream")[:100], url=form[f"MediaUrl{i}"])
         for i in range(count) if form.get(f"MediaUrl{i}")
     )
+    place = place_from(form["Latitude"], form["Longitude"], form.get("Address", ""),
+                       form.get("Label", "")) \
+        if form.get("Latitude") and form.get("Longitude") else None
     return Inbound(channel=channel, sender=sender, message_id=sid,
-                   text=form.get("Body", ""), media=media, language_hint=None)
+                   text=form.get("Body", ""), media=media, language_hint=None,
+                   location=place)
+
+
+def is_user_id(address: str) -> bool:
+    """Return whether a WhatsApp address is a business-scoped user id, not a number."""
+    return bool(_BSUID.match(address))
 
 
 def normalise_number(value: str) -> str | None:

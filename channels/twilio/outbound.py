@@ -25,6 +25,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from bot.sending import Envelope, SendResult
+from channels.twilio.messaging import PATH, is_user_id
 from channels.twilio.render import MAX_BODY, gsm_fold
 
 if TYPE_CHECKING:
@@ -113,6 +114,9 @@ class TwilioSender:
             return self._needs_officer(envelope, target, "SMS not configured")
         if not text or len(_body(text)) > MAX_BODY:
             return self._needs_officer(envelope, target, "not sendable by SMS")
+        if is_user_id(target.address):
+            # A WhatsApp user id hides the resident's number: there is none to text.
+            return self._needs_officer(envelope, target, "no phone number for SMS")
         sms = target
         if target.channel != "sms":
             sms = self._sms_target(target)
@@ -124,9 +128,14 @@ class TwilioSender:
             if outcome == OUTSIDE_WINDOW else outcome
 
     def _create(self, target: Recipient, **params: Any) -> SendResult | int:
-        """Create one Twilio message; return the result, or OUTSIDE_WINDOW for 63016."""
+        """Create one Twilio message; return the result, or OUTSIDE_WINDOW for 63016.
+
+        Twilio reports the message's delivery to our webhook (its status callback); the
+        message's sid is kept on the outbox row to match those reports.
+        """
         try:
-            self.client.messages.create(**params)
+            message = self.client.messages.create(
+                status_callback=self.config.public_url + PATH, **params)
         except TwilioRestException as exc:
             if exc.code == OPTED_OUT:
                 self._mark(target, opted_out=True)
@@ -140,7 +149,8 @@ class TwilioSender:
             return SendResult.failed(f"twilio error {exc.code or exc.status}")
         except (OSError, TwilioException) as exc:  # requests' errors are OSErrors
             return SendResult.retry(type(exc).__name__)
-        return SendResult.sent()
+        sid = getattr(message, "sid", None)
+        return SendResult.sent(sid if isinstance(sid, str) else None)
 
     # ---- what the resident allowed ---------------------------------------------------
 

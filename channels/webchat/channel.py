@@ -146,8 +146,8 @@ class WebChat:
         token = secrets.token_urlsafe(32)
         hint = wanted.language or request.accept_languages.best
         result = self.ports.runner.open(LIMITS.name, token, language_hint=hint)
-        opened = SessionOpened(session=token, messages=[ChatMessage.of(m)
-                                                         for m in result.replies])
+        opened = SessionOpened(session=token, language=result.locale,
+                               messages=[ChatMessage.of(m) for m in result.replies])
         return jsonify(opened.model_dump()), 201
 
     @operation(tags=["web chat"], json=SendMessage, ok={200: Replies}, errors={
@@ -169,8 +169,10 @@ class WebChat:
         result = self.ports.runner.handle(inbound, create=False)
         if result is None:
             return self._error(404, "unknown_session", GONE)
+        # `language` is the conversation's chosen language: the page changes its own
+        # language only when this does, never because a reply is in another one.
         replies = Replies(messages=[ChatMessage.of(m) for m in result.replies],
-                          done=result.done)
+                          done=result.done, language=result.locale)
         return jsonify(replies.model_dump())
 
     def _error(self, status: int, code: str, message: str, **values):

@@ -89,6 +89,9 @@ class SessionOpened(BaseModel):
 
     session: str = Field(description="Opaque session token; keep it secret.")
     messages: list[ChatMessage]
+    language: str = Field(description="The conversation's chosen language. The page "
+                                      "follows it, never a message's `lang`: an offer of "
+                                      "another language does not change it.")
 
 
 class Replies(BaseModel):
@@ -96,3 +99,6 @@ class Replies(BaseModel):
 
     messages: list[ChatMessage]
     done: bool = Field(description="Whether the conversation has finished.")
+    language: str = Field(description="The conversation's chosen language. The page "
+                                      "follows it, never a message's `lang`: an offer of "
+                                      "another language does not change it.")

@@ -77,7 +77,8 @@ def test_cli_sets_the_webhook_and_shows_its_info_without_the_token(tmp_path, fak
     [call] = fake.calls_of("setWebhook")
     assert call["url"] == "https://reports.larkspur.example/webhooks/telegram"
     assert call["secret_token"] == SECRET
-    assert call["allowed_updates"] == ["message", "edited_message", "callback_query"]
+    assert call["allowed_updates"] == ["message", "edited_message", "callback_query",
+                                      "my_chat_member"]
     result = runner.invoke(main, ["telegram", "info"])
     assert result.exit_code == 0, result.output
     assert "reports.larkspur.example/webhooks/telegram" in result.output
