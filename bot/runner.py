@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import chatmemo, notify, ratelimit, survey
+from bot import chatmemo, expiry, notify, ratelimit, survey
 from bot.intake import detail_from, draft_from
 from bot.models import Case, Conversation, Evidence, InboundMessage, utcnow
 from bot.outbox import enqueue
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 # Stored phases in which the case exists: files sent now belong to it.
-_REPORT_SENT = frozenset(p.value for p in Phase if p.report_sent)
+_REPORT_SENT = expiry.REPORT_SENT
 
 class TurnTx:
     """What a channel may do inside a turn's transaction, atomically with the turn."""
@@ -243,30 +243,9 @@ class ConversationRunner:
         return questions[-1] if questions else None
 
     def purge_expired(self, now: datetime | None = None) -> int:
-        """Wipe the saved answers of conversations idle longer than the expiry period.
-
-        Submitted reports are safe on their cases; this removes only the unfinished
-        answers (personal data) that a resident walked away from. The replies kept for
-        answering retried deliveries are blanked after the same period (they may hold a
-        review summary), but the message ids stay, so a captured webhook replayed later
-        can never be taken as a new answer.
-        """
-        s = self.services
-        cutoff = (now or utcnow()) - timedelta(days=s.settings.conversation_expiry_days)
-        with s.db.write() as session:
-            result = session.execute(
-                update(Conversation)
-                .where(Conversation.updated_at < cutoff, Conversation.state_enc.is_not(None))
-                .values(state_enc=None, phase=case(
-                    (Conversation.phase.in_(sorted(_REPORT_SENT)), "closed"),
-                    else_="expired"))
-            )
-            session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.received_at < cutoff)
-                .values(replies_enc=s.vault.seal_json([]))
-            )
-            return result.rowcount or 0
+        """Wipe idle conversations' answers, delete those that never became a case
+        (bot/expiry.py); return how many were wiped."""
+        return expiry.purge(self.services, now).wiped
 
     def locked(self, session: Session, channel: str, sender: str,
                now: datetime | None = None) -> Conversation:

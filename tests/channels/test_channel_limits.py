@@ -3,7 +3,6 @@ replies, and one database rate limiter holds the web chat and Telegram to their 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
