@@ -62,6 +62,15 @@ class TelegramSettings:
     webhook_secret: str
     api_base_url: str | None
     max_file_bytes: int
+    rate_limit: int = 30  # messages per chat per minute
+
+
+@dataclass(frozen=True)
+class WebChatSettings:
+    """The web chat's limits: new sessions per client address, messages per session."""
+
+    sessions_per_hour: int = 20
+    messages_per_minute: int = 30
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,15 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = Field(None, alias="TELEGRAM_API_BASE_URL")
     telegram_max_file_bytes: PositiveInt = Field(20 * 1024 * 1024,
                                                  alias="TELEGRAM_MAX_FILE_BYTES")
+    telegram_rate_limit: PositiveInt = Field(30, alias="TELEGRAM_RATE_LIMIT_PER_MINUTE")
+
+    # Web chat limits: new sessions per client address an hour, messages per session a minute.
+    webchat_sessions_per_hour: PositiveInt = Field(
+        20, alias="REPORTBOT_WEBCHAT_SESSIONS_PER_HOUR")
+    webchat_messages_per_minute: PositiveInt = Field(
+        30, alias="REPORTBOT_WEBCHAT_MESSAGES_PER_MINUTE")
+    # Staff alerts of new high-priority cases: at most one per target in this many minutes.
+    alert_window_minutes: PositiveInt = Field(5, alias="REPORTBOT_ALERT_WINDOW_MINUTES")
 
     smtp_host: str | None = Field(None, alias="REPORTBOT_SMTP_HOST")
     smtp_port: int = Field(25, alias="REPORTBOT_SMTP_PORT", ge=1, le=65535)
@@ -263,7 +281,14 @@ class Settings(BaseSettings):
         if not self.telegram_bot_token:
             return None
         return TelegramSettings(self.telegram_bot_token, self.telegram_webhook_secret or "",
-                                self.telegram_api_base_url, self.telegram_max_file_bytes)
+                                self.telegram_api_base_url, self.telegram_max_file_bytes,
+                                self.telegram_rate_limit)
+
+    @property
+    def webchat(self) -> WebChatSettings:
+        """Return the web chat's limits."""
+        return WebChatSettings(self.webchat_sessions_per_hour,
+                               self.webchat_messages_per_minute)
 
     @property
     def smtp(self) -> SmtpSettings | None:
