@@ -87,6 +87,7 @@ class Calls:
         self.config = config
         self.line = line
         self.calendar = WorkingCalendar(ports.org.working_hours)
+        self.clock = _now  # what time it is, for the transfer in working hours
         self.actions = {
             "incoming": self.incoming, "gather": self.gather, "record": self.record,
             "speech": self.speech, "skip": self.skip, "silent": self.silent,
@@ -114,7 +115,7 @@ class Calls:
         """Answer a call: put it through in working hours, else start the report."""
         line = self.line
         if line.transfer_in_hours and line.duty_number and \
-                self.calendar.is_working_time(_now()):
+                self.calendar.is_working_time(self.clock()):
             response = VoiceResponse()
             speaker = self._speaker("en", 1)
             speaker.say(response, speaker.t(PUTTING_THROUGH))
