@@ -211,3 +211,24 @@ def test_keys_skip_nine_and_zero():
     assert slowly("K7QMX-9RDTV") == "K, 7, Q, M, X. 9, R, D, T, V"
     assert recording_sid("https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE"
                          + "0" * 32) == "RE" + "0" * 32
+
+
+def test_a_mobile_caller_may_ask_for_the_reference_by_text(tmp_path, db_url, fake):
+    org = voice_org(tmp_path)
+    with twilio_services(tmp_path, db_url, REPORTBOT_ORG_FILE=str(org),
+                         TWILIO_API_BASE_URL=fake.url) as services:
+        client = create_app(services=services).test_client()
+        caller = Caller(client, fake=fake)
+        _report_by_phone(caller, "pl")
+        caller.press(SUBMIT)
+        [case] = _cases(services)
+        assert any("naciśnij 2" in s for s in caller.said)
+        caller.press("2")
+        caller.retry()
+        assert [m["To"] for m in fake.created] == [caller.number]
+        assert case.reference in fake.created[0]["Body"]
+
+        landline = Caller(client, number="+442079460999", fake=fake)
+        _report_by_phone(landline, "en")
+        landline.press(SUBMIT)
+        assert not any("text message" in s for s in landline.said)

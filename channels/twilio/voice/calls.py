@@ -32,6 +32,7 @@ from bot.sla import WorkingCalendar
 from bot.turns import TurnResult
 from channels.base import ChannelLimits
 from channels.twilio.messaging import normalise_number, signed
+from channels.twilio.voice.texts import KIND, ReferenceTexter
 from channels.twilio.voice.twiml import (
     BACK,
     GOODBYE,
@@ -39,7 +40,9 @@ from channels.twilio.voice.twiml import (
     NOT_AN_OPTION,
     NOT_HEARD,
     PUTTING_THROUGH,
+    REFERENCE_TEXT,
     REPEAT,
+    TEXT_SENT,
     Speaker,
     menu_numbers,
 )
@@ -74,7 +77,13 @@ class Call:
         """Return whether the caller's number is a mobile (it could take a text)."""
         if self.number is None:
             return False
-        kind = phonenumbers.number_type(phonenumbers.parse(self.number))
+        number = phonenumbers.parse(self.number)
+        kind = phonenumbers.number_type(number)
+        if kind == phonenumbers.PhoneNumberType.UNKNOWN and number.country_code == 44:
+            # Ranges the library does not list (Ofcom's drama range 07700 900xxx among
+            # them) are mobiles when they start 07, except personal numbers and pagers.
+            national = str(number.national_number)
+            return national.startswith("7") and not national.startswith(("70", "76"))
         return kind in (phonenumbers.PhoneNumberType.MOBILE,
                         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
@@ -82,10 +91,12 @@ class Call:
 class Calls:
     """The voice webhooks of one Twilio account."""
 
-    def __init__(self, ports: ChannelPorts, config: TwilioSettings, line: VoiceLine) -> None:
+    def __init__(self, ports: ChannelPorts, config: TwilioSettings, line: VoiceLine,
+                 texter: ReferenceTexter) -> None:
         self.ports = ports
         self.config = config
         self.line = line
+        self.texter = texter
         self.calendar = WorkingCalendar(ports.org.working_hours)
         self.clock = _now  # what time it is, for the transfer in working hours
         self.actions = {
@@ -204,7 +215,7 @@ class Calls:
         view = self.ports.runner.peek(VOICE.name, call.sender)
         speaker = self._speaker(result.locale or "en", step + 1)
         if view is not None and view.reference:
-            speaker.message_received(response, view.reference)
+            speaker.message_received(response, view.reference, self._can_text(call))
         else:
             response.hangup()
         return response
@@ -223,13 +234,16 @@ class Calls:
         if view is None or not view.reference:
             response.hangup()
             return response
-        speaker = self._speaker(view.locale, step + 1)
-        if request.form.get("Digits") == "1":
-            if self.line.voice_for(view.locale) is None:
-                speaker.reference_menu(response, view.reference, speaker.english, "en")
-            else:
-                speaker.reference_menu(response, view.reference)
+        voiced = self.line.voice_for(view.locale) is not None
+        speaker = self._speaker(view.locale if voiced else "en", step + 1)
+        offer = self._can_text(call)
+        digits = request.form.get("Digits")
+        if digits == "1":
+            speaker.reference_menu(response, view.reference, offer_text=offer)
             return response
+        if digits == "2" and offer:
+            self._text_reference(call, view.id, view.reference, speaker.locale)
+            speaker.say(response, speaker.t(TEXT_SENT))
         speaker.say(response, speaker.t(GOODBYE))
         response.hangup()
         return response
@@ -269,7 +283,8 @@ class Calls:
         view = self.ports.runner.peek(VOICE.name, call.sender)
         if view is not None and view.reference and view.phase in _REPORT_SENT:
             # The voice line runs only the essentials: the details offer is not read.
-            speaker.acknowledgement(response, result.replies, view.reference)
+            speaker.acknowledgement(response, result.replies, view.reference,
+                                    self._can_text(call))
             return response
         speaker.replies(response, result.replies)
         return response
@@ -284,6 +299,20 @@ class Calls:
             speaker.say(response, speaker.t(note))
         speaker.replies(response, (question,))
         return response
+
+    def _can_text(self, call: Call) -> bool:
+        """Return whether a text of the reference may be offered: a mobile, and SMS set up."""
+        return bool(self.config.sms_from) and call.mobile
+
+    def _text_reference(self, call: Call, conversation_id: int, reference: str,
+                        locale: str) -> None:
+        """Queue the reference by SMS to the caller, once per call, and try to send it now."""
+        text = self.ports.catalogs(locale).gettext(REFERENCE_TEXT) % {
+            "reference": reference}
+        self.ports.delivery.send(
+            kind=KIND, channel=VOICE.name, payload={"text": text, "locale": locale},
+            dedupe_key=f"voice-reference:{call.sid}", conversation_id=conversation_id,
+            sender=self.texter)
 
     def _question(self, call: Call) -> Outbound | None:
         view = self.ports.runner.peek(VOICE.name, call.sender)

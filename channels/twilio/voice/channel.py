@@ -12,6 +12,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from channels.twilio.outbound import rest_client
 from channels.twilio.voice import recordings
 from channels.twilio.voice.calls import VOICE, Call, Calls
+from channels.twilio.voice.texts import ReferenceTexter
 from channels.twilio.voice.twiml import BASE, Speaker
 
 if TYPE_CHECKING:
@@ -35,8 +36,9 @@ class VoiceChannel:
         self.ports = ports
         self.config = config
         self.line = line
-        self.calls = Calls(ports, config, line)
         self.client = rest_client(config)
+        self.texter = ReferenceTexter(ports.delivery, config, self.client)
+        self.calls = Calls(ports, config, line, self.texter)
         self.blueprint = Blueprint("twilio_voice", __name__)
         self.blueprint.add_url_rule(BASE, "incoming", self.calls.webhook, methods=["POST"])
         self.blueprint.add_url_rule(f"{BASE}/<action>", "action", self.calls.webhook,
@@ -55,8 +57,8 @@ class VoiceChannel:
         return str(response)
 
     def senders(self) -> dict[str, Sender]:
-        """Return no senders: the phone line only answers calls."""
-        return {}
+        """Return the sender of texts to callers (their reference, when they ask)."""
+        return {VOICE.name: self.texter} if self.config.sms_from else {}
 
     def fetch_media(self) -> int:
         """Fetch due call recordings, keep them sealed, delete them from Twilio."""

@@ -43,6 +43,11 @@ NOT_AN_OPTION = N_("Sorry, that is not one of the options.")
 REFERENCE_AGAIN = N_("Your reference number again: %(reference)s. To hear it again, "
                      "press 1.")
 GOODBYE = N_("Thank you for calling. Goodbye.")
+TEXT_OFFER = N_("If it is safe to send you a text message, press 2 and we will text you the "
+                "reference.")
+TEXT_SENT = N_("We are sending you a text message with the reference now.")
+# The text itself: the acknowledgement's own wording.
+REFERENCE_TEXT = N_("Your reference number is %(reference)s. Please keep it.")
 NO_VOICE = N_("We cannot speak %(language)s on this phone line yet. After the tone, please "
               "leave a message in your own language: tell us what happened and where. We "
               "will find an interpreter and contact you. Press any key when you have "
@@ -188,19 +193,22 @@ class Speaker:
     # ---- the end of the call ------------------------------------------------------
 
     def acknowledgement(self, response: VoiceResponse, replies: Sequence[Outbound],
-                        reference: str) -> None:
+                        reference: str, offer_text: bool = False) -> None:
         """Say the acknowledgement with the reference read slowly, then offer it again."""
         for reply in [r for r in replies if r.question is None][:2]:
             self.say(response, reply.text.replace(reference, slowly(reference)))
-        self.reference_menu(response, reference)
+        self.reference_menu(response, reference, offer_text=offer_text)
 
     def reference_menu(self, response: VoiceResponse, reference: str,
-                       voice: Voice | None = None, locale: str | None = None) -> None:
-        """Read the reference again, offer to repeat it, then say goodbye."""
+                       voice: Voice | None = None, locale: str | None = None,
+                       offer_text: bool = False) -> None:
+        """Read the reference again, offer to repeat (or text) it, then say goodbye."""
         t = self.translate(locale or self.locale).gettext
         gather = Gather(input="dtmf", action=self.url("reference"), method="POST",
                         timeout=GATHER_TIMEOUT, num_digits=1)
         self.say(gather, t(REFERENCE_AGAIN) % {"reference": slowly(reference)}, voice)
+        if offer_text:
+            self.say(gather, t(TEXT_OFFER), voice)
         response.append(gather)
         self.say(response, t(GOODBYE), voice)
         response.hangup()
@@ -217,11 +225,12 @@ class Speaker:
                         trim="trim-silence", timeout=8)
         response.redirect(self.url("leave"), method="POST")
 
-    def message_received(self, response: VoiceResponse, reference: str) -> None:
+    def message_received(self, response: VoiceResponse, reference: str,
+                         offer_text: bool = False) -> None:
         """Acknowledge a message left in a language no voice speaks, in English."""
         english = self.translate("en").gettext(MESSAGE_RECEIVED)
         self.say(response, english % {"reference": slowly(reference)}, self.english)
-        self.reference_menu(response, reference, self.english, "en")
+        self.reference_menu(response, reference, self.english, "en", offer_text)
 
     @property
     def english(self) -> Voice:
