@@ -5,12 +5,14 @@ requests, a dropped call and a language no voice speaks, on SQLite and PostgreSQ
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.models import Case, CaseEvent, Conversation, Evidence, InboundMessage
+from bot.models import Case, CaseEvent, Conversation, Evidence, InboundMessage, OutboxMessage
+from bot.worker import build_outbox
 from channels.twilio.voice.recordings import recording_sid
 from channels.twilio.voice.twiml import menu_numbers, slowly
 from tests.channels.twilio_support import fake_twilio, twilio_services
@@ -107,6 +109,10 @@ def test_golden_call_creates_one_voice_case(line, client, fake, language):
     before = _counts(line)
     caller.hang_up()
     assert _counts(line)["cases"] == before["cases"]
+
+
+def _past() -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=1)
 
 
 def line_fetch(client) -> int:
@@ -232,3 +238,26 @@ def test_a_mobile_caller_may_ask_for_the_reference_by_text(tmp_path, db_url, fak
         _report_by_phone(landline, "en")
         landline.press(SUBMIT)
         assert not any("text message" in s for s in landline.said)
+
+
+def test_a_failed_deletion_is_retried_by_the_outbox_and_the_recording_kept(line, client,
+                                                                          fake):
+    caller = Caller(client, fake=fake)
+    caller.call()
+    caller.press(LANGUAGE_KEYS["en"])
+    for key in (NO, VICTIM, ANONYMOUS):
+        caller.press(key)
+    caller.speak()
+    fake.delete_failures = 1
+    fake.media_failures = 1
+    assert line_fetch(client) == 1  # Twilio is down: nothing fetched, retried later
+    with line.db.write() as session:  # the backoff has passed
+        session.execute(Evidence.__table__.update().values(next_attempt_at=_past()))
+    assert line_fetch(client) == 1
+    with line.db.read() as session:
+        [row] = session.scalars(select(Evidence))
+    assert row.status == "stored" and fake.deleted == []  # kept; deletion failed once
+    with line.db.write() as session:
+        session.execute(OutboxMessage.__table__.update().values(next_attempt_at=_past()))
+    assert build_outbox(client.application.extensions["reportbot.assembly"]).run_once() == 1
+    assert fake.deleted == caller.recordings

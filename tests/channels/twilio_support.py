@@ -117,6 +117,7 @@ class FakeTwilio:
         self.media_requests = 0
         self.files: dict[str, tuple[str, bytes]] = {}
         self.deleted: list[str] = []
+        self.delete_failures = 0
         self.api = _serve(self._api_handler())
         self.storage = _serve(self._storage_handler())
 
@@ -178,6 +179,10 @@ class FakeTwilio:
                 if not hmac.compare_digest(self.headers.get("Authorization", ""), fake.auth):
                     return self.json(401, {"code": 20003, "message": "Authenticate",
                                            "status": 401})
+                if fake.delete_failures > 0:
+                    fake.delete_failures -= 1
+                    return self.json(503, {"code": 20503, "message": "Service unavailable",
+                                           "status": 503})
                 prefix = f"/2010-04-01/Accounts/{fake.account_sid}/Recordings/"
                 sid = self.path.removeprefix(prefix).removesuffix(".json")
                 if not self.path.startswith(prefix) or \

@@ -38,6 +38,7 @@ class VoiceChannel:
         self.line = line
         self.client = rest_client(config)
         self.texter = ReferenceTexter(ports.delivery, config, self.client)
+        self.deleter = recordings.RecordingDeleter(self.client)
         self.calls = Calls(ports, config, line, self.texter)
         self.blueprint = Blueprint("twilio_voice", __name__)
         self.blueprint.add_url_rule(BASE, "incoming", self.calls.webhook, methods=["POST"])
@@ -57,9 +58,13 @@ class VoiceChannel:
         return str(response)
 
     def senders(self) -> dict[str, Sender]:
-        """Return the sender of texts to callers (their reference, when they ask)."""
-        return {VOICE.name: self.texter} if self.config.sms_from else {}
+        """Return the deleter of recordings, and the sender of texts to callers."""
+        senders: dict[str, Sender] = {recordings.DELETIONS: self.deleter}
+        if self.config.sms_from:
+            senders[VOICE.name] = self.texter
+        return senders
 
     def fetch_media(self) -> int:
         """Fetch due call recordings, keep them sealed, delete them from Twilio."""
-        return recordings.fetch_recordings(self.ports.media, self.config, self.client)
+        return recordings.fetch_recordings(self.ports.media, self.config,
+                                           self.ports.delivery, self.deleter)
