@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from bot import api, console, openapi, web_defaults, webhook_events, websecurity
+from bot import api, console, metrics, openapi, web_defaults, webhook_events, websecurity
 from bot.delivery import Delivery
 from bot.media import MediaInbox
 from bot.runner import ConversationRunner
@@ -110,5 +110,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(console.bp)
     console.init_app(app, csrf_exempt=exempt)
     web_defaults.install(app, services)
+    metrics.install(app, services, frozenset(
+        channel.blueprint.name for channel in assembly.channels if channel.blueprint is not None))
     websecurity.install(app, services.settings)
     return app

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     session_max_hours: PositiveInt = Field(12, alias="REPORTBOT_SESSION_MAX_HOURS")
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto; 0 trusts none.
     trusted_proxies: NonNegativeInt = Field(0, alias="REPORTBOT_TRUSTED_PROXIES")
+    # /metrics answers only "Authorization: Bearer <this>"; unset, there is no /metrics.
+    metrics_token: str | None = Field(None, alias="REPORTBOT_METRICS_TOKEN", repr=False,
+                                      min_length=24)
 
     # ---- field checks ---------------------------------------------------------------
 
