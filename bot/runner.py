@@ -27,7 +27,7 @@ from bot.models import Case, Conversation, Evidence, InboundMessage, utcnow
 from bot.outbox import enqueue
 from bot.turns import ConversationView, RateLimit, TurnResult
 from bot.upsert import insert
-from flows import places
+from flows import partial, places
 from flows.acknowledgement import Receipt
 from flows.engine import ConversationState, Phase, Turn, TurnContext
 from flows.messages import Inbound, Media, Outbound
@@ -93,6 +93,8 @@ class _StorePorts:
         )
         store.record(self.session, case, "acknowledged", "reportbot",
                      channel=self.conversation.channel)
+        for kind, detail in partial.case_notes(state.notes):
+            store.record(self.session, case, kind, "reportbot", **detail)
         notify.case_created(self.session, self.services, case)
         return Receipt(
             reference=case.reference, received_at=case.received_at,
@@ -225,11 +227,13 @@ class ConversationRunner:
                 .order_by(Conversation.id).limit(1))
         if conv is None:
             return None
-        question = None
+        question = reference = None
         if conv.state_enc is not None:
-            question = ConversationState.from_json(s.vault.open_json(conv.state_enc)).question
+            state = ConversationState.from_json(s.vault.open_json(conv.state_enc))
+            question, reference = state.question, state.reference
         return ConversationView(conv.id, conv.locale or "en", conv.phase, question,
-                                conv.state_enc is not None, bool(conv.unreachable))
+                                conv.state_enc is not None, bool(conv.unreachable),
+                                reference)
 
     def last_question(self, conversation_id: int) -> Outbound | None:
         """Return the question last put to this conversation, as it was sent."""

@@ -52,6 +52,7 @@ class TwilioSettings:
     whatsapp_templates: Mapping[str, str]
     rate_limit: int
     media_max_bytes: int
+    voice_number: str | None = None  # the phone line's number, when calls are answered
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class Settings(BaseSettings):
     twilio_media_max_bytes: PositiveInt = Field(10 * 1024 * 1024,
                                                 alias="TWILIO_MEDIA_MAX_BYTES")
     twilio_api_base_url: str = Field(DEFAULT_TWILIO_API, alias="TWILIO_API_BASE_URL")
+    twilio_voice_number: str | None = Field(None, alias="TWILIO_VOICE_NUMBER")
 
     telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN", repr=False)
     telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET",
@@ -273,6 +275,7 @@ class Settings(BaseSettings):
             whatsapp_templates=json.loads(self.twilio_whatsapp_templates or "{}"),
             rate_limit=self.twilio_rate_limit,
             media_max_bytes=self.twilio_media_max_bytes,
+            voice_number=self.twilio_voice_number,
         )
 
     @property
@@ -341,11 +344,13 @@ class Settings(BaseSettings):
             if not has("TWILIO_ACCOUNT_SID"):
                 problems.append(f"TWILIO_ACCOUNT_SID: {why} (outbound messages, photos "
                                 "and staff SMS need it)")
-            if not (has("TWILIO_SMS_FROM") or has("TWILIO_WHATSAPP_FROM")):
+            if not (has("TWILIO_SMS_FROM") or has("TWILIO_WHATSAPP_FROM")
+                    or has("TWILIO_VOICE_NUMBER")):
                 problems.append(f"TWILIO_SMS_FROM: {why} (or TWILIO_WHATSAPP_FROM for "
-                                "WhatsApp only): the number messages are sent from")
+                                "WhatsApp only, or TWILIO_VOICE_NUMBER for the phone line "
+                                "only): the number messages are sent from")
         elif has("TWILIO_ACCOUNT_SID") or has("TWILIO_SMS_FROM") or \
-                has("TWILIO_WHATSAPP_FROM"):
+                has("TWILIO_WHATSAPP_FROM") or has("TWILIO_VOICE_NUMBER"):
             problems.append("TWILIO_AUTH_TOKEN: required when other TWILIO_ settings are set")
         if has("TELEGRAM_BOT_TOKEN") and not has("TELEGRAM_WEBHOOK_SECRET"):
             problems.append("TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_BOT_TOKEN is "

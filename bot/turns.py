@@ -51,3 +51,4 @@ class ConversationView:
     question: str | None  # the step id being asked now, if any
     active: bool  # has answers in progress or a submitted report
     unreachable: bool
+    reference: str | None = None  # the submitted report's reference, once there is one
