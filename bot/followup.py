@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from bot import audit
@@ -111,3 +111,11 @@ def verify(session: Session, services, reference: str, code: str, now: datetime,
     audit.record(session, "resident", "follow_up_locked", case, channel=channel,
                  minutes=int(LOCK_FOR.total_seconds() // 60))
     return Verdict.LOCKED, None
+
+
+def forget_attempts(session: Session, now: datetime) -> int:
+    """Delete wrong-code counts idle for a day whose lock, if any, has run out."""
+    result = session.execute(delete(FollowUpAttempt).where(
+        FollowUpAttempt.last_attempt_at < now - timedelta(days=1),
+        or_(FollowUpAttempt.locked_until.is_(None), FollowUpAttempt.locked_until < now)))
+    return result.rowcount or 0

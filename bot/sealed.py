@@ -28,6 +28,9 @@ BLIND_INDEXES: dict[tuple[str, str], str] = {
                                             "details",
     ("telegram_chats", "chat_index"): "follows its Telegram conversation's sender_index",
     ("sender_rates", "sender_index"): "follows its conversation's sender_index",
+    ("follow_up_attempts", "reference_index"): "cleared: wrong follow-up codes are counted "
+                                               "again under the new key (typed references "
+                                               "are not kept to recompute it)",
     ("login_throttle", "key_index"): "cleared: failed sign-ins are counted again under the "
                                      "new key (names and addresses are not kept to recompute "
                                      "it)",
