@@ -52,7 +52,8 @@ def assemble(services: Services) -> Assembly:
     ports = ChannelPorts(runner=runner, delivery=Delivery(services, runner),
                          media=MediaInbox(services), catalogs=services.catalogs,
                          flow=services.flow, org=services.org)
-    built: list[Channel] = [WebChat(ports), Terminal(ports)]
+    built: list[Channel] = [WebChat(ports, max_file_bytes=settings.webchat_max_file_bytes),
+                            Terminal(ports)]
     if settings.twilio is not None:
         built.append(TwilioChannel(ports, settings.twilio))
     else:

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, alias="REPORTBOT_PUBLIC_URL")
     conversation_expiry_days: PositiveInt = Field(7, alias="REPORTBOT_CONVERSATION_EXPIRY_DAYS")
     debug: bool = Field(False, alias="REPORTBOT_DEBUG")
+    webchat_max_file_bytes: PositiveInt = Field(10 * 1024 * 1024,
+                                                alias="REPORTBOT_WEBCHAT_MAX_FILE_BYTES")
 
     twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN", repr=False)
     twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
