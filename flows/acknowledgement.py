@@ -73,6 +73,10 @@ def acknowledgement(state: ConversationState, ctx: TurnContext,
                                "reference number it lets you add to your report or read our "
                                "messages, on any of our channels.")
                      % {"code": isolate(receipt.follow_up_code, loc)})
+    if receipt.follow_up_code and ctx.channel == "webchat":
+        first.append(t.gettext("Leaving this site quickly clears this page, so please keep "
+                               "your reference number and code somewhere safe: copy them, or "
+                               "write them down."))
     if receipt.hate_related:
         first.append(t.gettext("We treat this as a hate incident and a high priority."))
     if a.get("anonymous") == "named":

@@ -159,8 +159,8 @@ class FollowUpPhase:
         """Say how to send photos or files on this channel."""
         t = ctx.translate(state.locale)
         if ctx.channel == "webchat":
-            text = t.gettext("Use the paper clip button under the messages to add photos or "
-                             "files. On a phone it can also take a photo.")
+            text = t.gettext("Use the button \u201cAdd a photo or file\u201d under the messages. "
+                             "On a phone it can also take a photo.")
         else:
             text = t.gettext("Send your photos or files here, as you would in a message. We "
                              "will add them to your report.")

@@ -47,7 +47,7 @@ def test_returning_on_the_same_phone_adds_a_diary_entry(services):
         ("1", "follow_up_menu"),
     ])
     assert f"your report {reference}" in resident.said
-    assert "paper clip" not in resident.said and "Send your photos" in resident.said
+    assert "Add a photo or file" not in resident.said and "Send your photos" in resident.said
     with services.db.read() as session:
         [entry] = session.scalars(select(DiaryEntry)).all()
         case = session.scalars(select(Case)).one()
