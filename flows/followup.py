@@ -31,7 +31,7 @@ BACK_TO_MENU = Option("menu", N_("Back to the menu"))
 # How many of the latest thread messages "read messages" shows.
 THREAD_SHOWN = 10
 
-_STAGES = {
+STAGES = {
     "received": N_("Your report has been received. An officer will look at it soon."),
     "looking": N_("An officer is looking at your report."),
     "contacted": N_("An officer has been in touch about your report."),
@@ -169,7 +169,7 @@ class FollowUpPhase:
     def _status(self, state: ConversationState, ctx: TurnContext) -> Outbound:
         t = ctx.translate(state.locale)
         status = ctx.ports.case_status(state.reference or "")
-        lines = [t.gettext(_STAGES.get(status.stage, _STAGES["received"]))]
+        lines = [t.gettext(STAGES.get(status.stage, STAGES["received"]))]
         if status.stage == "closed" and status.outcome in _OUTCOMES:
             lines.append(t.gettext(_OUTCOMES[status.outcome]))
         return self._say(" ".join(lines), ctx, state.locale)
