@@ -13,17 +13,19 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from bot import api, console, openapi, web_defaults, webhook_events, websecurity
+from bot import api, console, metrics, openapi, web_defaults, webhook_events, websecurity
 from bot.delivery import Delivery
 from bot.media import MediaInbox
 from bot.runner import ConversationRunner
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.voice_config import VoiceLine
 from channels import telegram
 from channels.base import Channel, ChannelPorts, Channels
 from channels.telegram import TelegramChannel
 from channels.terminal import Terminal
 from channels.twilio import TwilioChannel
+from channels.twilio.voice import VoiceChannel
 from channels.webchat import WebChat
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -46,25 +48,37 @@ def assemble(services: Services) -> Assembly:
         kinds.append(TwilioChannel)
     if settings.telegram is not None:
         kinds.append(TelegramChannel)
+    line = voice_line(services)
+    if line is not None:
+        kinds.append(VoiceChannel)
     reply_later = frozenset(limits.name for kind in kinds for limits in kind.limits
                             if limits.can_reply_later)
     runner = ConversationRunner(services, reply_later)
     ports = ChannelPorts(runner=runner, delivery=Delivery(services, runner),
                          media=MediaInbox(services), catalogs=services.catalogs,
                          flow=services.flow, org=services.org)
-    built: list[Channel] = [WebChat(ports, max_file_bytes=settings.webchat_max_file_bytes),
-                            Terminal(ports)]
+    built: list[Channel] = [WebChat(ports, settings.webchat), Terminal(ports)]
     if settings.twilio is not None:
         built.append(TwilioChannel(ports, settings.twilio))
     else:
         logging.getLogger("reportbot.twilio").info(
             "SMS/WhatsApp is disabled: TWILIO_AUTH_TOKEN is not set")
+    if line is not None and settings.twilio is not None:
+        built.append(VoiceChannel(ports, settings.twilio, line))
     if settings.telegram is not None:
         built.append(TelegramChannel(ports, telegram.config_from(settings.telegram)))
     else:
         logging.getLogger("reportbot.telegram").info(
             "telegram: disabled (TELEGRAM_BOT_TOKEN is not set); /webhooks/telegram answers 404")
     return Assembly(services, runner, Channels(built))
+
+
+def voice_line(services: Services) -> VoiceLine | None:
+    """Return the phone line's settings when voice is configured (a number or [voice])."""
+    twilio = services.settings.twilio
+    if twilio is None or (twilio.voice_number is None and services.org.voice is None):
+        return None
+    return services.org.voice or VoiceLine()
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None,
@@ -96,5 +110,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(console.bp)
     console.init_app(app, csrf_exempt=exempt)
     web_defaults.install(app, services)
+    metrics.install(app, services, frozenset(
+        channel.blueprint.name for channel in assembly.channels if channel.blueprint is not None))
     websecurity.install(app, services.settings)
     return app

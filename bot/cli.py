@@ -17,6 +17,7 @@ import sys
 import click
 from alembic.script import ScriptDirectory
 
+from bot import metrics
 from bot import worker as worker_loop
 from bot.app import Assembly, assemble, create_app
 from bot.cli_errors import Problem, ReportbotGroup
@@ -128,14 +129,17 @@ def main(ctx: click.Context, debug: bool) -> None:
 def serve(runtime: Runtime, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web chat, webhooks, API and console with gunicorn."""
     _verbose()
-    runtime.settings()
+    settings = runtime.settings()
     _check_port(host, port)
     runtime.migrate()
+    if settings.metrics_token:
+        metrics.use_worker_files(settings.instance_dir / "metrics")
     assembly = runtime.assembly()
     flask_app = create_app(assembly=assembly)
     assembly.services.db.dispose()  # each worker opens its own connections after the fork
     click.echo(f"reportbot serving {assembly.services.org.name} on http://{host}:{port}/chat")
-    Server(flask_app, f"{host}:{port}", workers, threads).run()
+    Server(flask_app, f"{host}:{port}", workers, threads,
+           child_exit=metrics.worker_exited if settings.metrics_token else None).run()
 
 
 @main.group()

@@ -35,7 +35,7 @@ from bot.models import (
     Evidence,
     InboundMessage,
     OutboxMessage,
-    SenderRate,
+    RateCount,
     SubjectIdentifier,
     TelegramChat,
     utcnow,
@@ -144,8 +144,8 @@ def erase_conversation(session: Session, vault, conversation: Conversation) -> b
         .values(replies_enc=vault.seal_json([])), execution_options=_BULK)
     _erase_evidence(session, (Evidence.conversation_id == conversation.id))
     _erase_outbox(session, vault, OutboxMessage.conversation_id == conversation.id)
-    session.execute(sql_delete(SenderRate).where(SenderRate.channel == conversation.channel,
-                                                 SenderRate.sender_index == old_index),
+    session.execute(sql_delete(RateCount).where(RateCount.kind == conversation.channel,
+                                                RateCount.key_index == old_index),
                     execution_options=_BULK)
     if conversation.channel == "telegram":
         session.execute(sql_delete(TelegramChat).where(TelegramChat.chat_index == old_index),

@@ -8,6 +8,8 @@ and given up after a few attempts. One set of statuses for every channel:
 - ``pending``: waiting to be fetched (or being fetched, under a lease);
 - ``stored``: the file is kept, sealed, with its SHA-256;
 - ``rejected``: it will never be acceptable (too large, a type we do not keep, gone);
+  whether a file is a kept type is judged here, on its bytes (bot/filetypes.py), for
+  every channel, and the type kept is the one the bytes say, never the declared one;
 - ``failed``: it could not be fetched after several attempts.
 
 The officer is told on the case's timeline when a file was not stored.
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import leases
+from bot import filetypes, leases
 from bot.models import Case, Evidence, utcnow
 
 if TYPE_CHECKING:
@@ -67,7 +69,15 @@ class MediaInbox:
                                row.content_type, row.attempts) for row in rows]
 
     def stored(self, claim: MediaClaim, data: bytes, content_type: str | None = None) -> None:
-        """Keep the fetched file, sealed, with its size and SHA-256."""
+        """Keep the fetched file, sealed, with its size and SHA-256, if it is a kept type.
+
+        The type kept is what the bytes are; `content_type` (the provider's word) is
+        ignored, and a file that is not a kept type is rejected unread by anyone.
+        """
+        kind = filetypes.sniff(data)
+        if kind is None:
+            self.rejected(claim, "file type not accepted")
+            return
         s = self._services
         with s.db.write() as session:
             row = session.get(Evidence, claim.id)
@@ -76,7 +86,7 @@ class MediaInbox:
             row.data_enc = s.vault.seal(data)
             row.size = len(data)
             row.sha256 = hashlib.sha256(data).hexdigest()
-            row.content_type = content_type or row.content_type
+            row.content_type = kind.mime
             row.status = STORED
             row.next_attempt_at = None
         log.info("evidence %s: stored %d bytes", claim.id, len(data))

@@ -98,7 +98,9 @@ class InboundMessage(Base):
     """A provider message already handled, with the replies it got (for retries)."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "message_key"),)
+    # Unique within the conversation: a web chat page picks its own ids, so a key shared
+    # across conversations would let one session replay another's replies.
+    __table_args__ = (UniqueConstraint("conversation_id", "message_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -463,15 +465,20 @@ class TelegramCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SenderRate(Base):
-    """How many messages one sender sent in one minute, so throttling holds across workers."""
+class RateCount(Base):
+    """How many times one key (a sender, a session, an address) was counted in one window.
 
-    __tablename__ = "sender_rates"
-    __table_args__ = (UniqueConstraint("channel", "sender_index", "window_start"),)
+    `kind` names the limit (e.g. "sms", "webchat_session", "webchat_address"); `key_index`
+    is a blind index, never the plain value. Kept in the database so limits hold across
+    workers and on the embedded SQLite (bot/ratelimit.py).
+    """
+
+    __tablename__ = "rate_counts"
+    __table_args__ = (UniqueConstraint("kind", "key_index", "window_start"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    sender_index: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    key_index: Mapped[str] = mapped_column(String(64))
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     notified: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -14,6 +14,13 @@ at the case's received time (organisation file, bot/rota.py); deadlines go to th
 duty emails of REPORTBOT_DUTY_EMAILS are used; without managers, REPORTBOT_MANAGER_EMAILS.
 A target whose channel is not configured is skipped (and said so in the log).
 
+Alerts of new high-priority cases coalesce per target (REPORTBOT_ALERT_WINDOW_MINUTES): the
+first goes at once and opens a window; cases in that window join one pending row for the
+target ("staff_alert_digest"), sent when the window ends, which opens the next window. So
+a burst of 40 reports gives each officer one alert now and one list a few minutes later,
+while every case is in the console's queue at once. The window is kept in `rate_counts`
+(kind "staff_alert", keyed by the target's blind index), so it holds across workers.
+
 Configuration (environment):
   REPORTBOT_SMTP_HOST, REPORTBOT_SMTP_PORT (25), REPORTBOT_SMTP_FROM, REPORTBOT_SMTP_STARTTLS
   ("1" to upgrade), REPORTBOT_SMTP_USER / REPORTBOT_SMTP_PASSWORD (optional);
@@ -34,9 +41,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import rota
-from bot.models import Case, utcnow
+from bot.models import Case, OutboxMessage, RateCount, utcnow
 from bot.outbox import enqueue
 from bot.sending import Envelope, Sender, SendResult
+from bot.upsert import insert
 from flows import places
 
 if TYPE_CHECKING:
@@ -48,6 +56,7 @@ CHANNEL = "staff_email"
 SMS_CHANNEL = "staff_sms"
 TELEGRAM_CHANNEL = "staff_telegram"
 CHANNELS = {"email": CHANNEL, "sms": SMS_CHANNEL, "telegram": TELEGRAM_CHANNEL}
+ALERT, DIGEST = "staff_alert", "staff_alert_digest"
 APPROACHING_SECONDS = 2 * 3600
 _SCAN_AHEAD = timedelta(days=7)
 _LOCATION_TYPES = {"home": "at or near a home", "communal": "a shared area",
@@ -100,27 +109,100 @@ def _queue(session: Session, services: Services, case: Case, key: str, to: list[
                    dedupe_key=dedupe_key, case_id=case.id) is not None
 
 
+def _payload(kind: str, address: str, subject: str, body: str, short: str) -> dict:
+    if kind == "email":
+        return {"to": [address], "subject": subject, "body": body}
+    if kind == "sms":
+        return {"to": address, "text": short}
+    return {"chat_id": address, "text": short}
+
+
 def _queue_targets(session: Session, services: Services, case: Case, key: str,
                    targets: list[tuple[str, str]], subject: str, body: str, short: str,
-                   dedupe_key: str) -> tuple[int, int]:
-    """Queue one message per target; return how many were new and how many skipped."""
+                   dedupe_key: str, coalesce: bool = False) -> tuple[int, int]:
+    """Queue one message per target; return how many were new and how many skipped.
+
+    With `coalesce`, a target already alerted within the alert window gets the case added
+    to its one pending digest instead (see the module's docstring).
+    """
     queued = skipped = 0
     for kind, address in targets:
         if not _configured(services, kind):
             skipped += 1
             continue
-        if kind == "email":
-            payload = {"to": [address], "subject": subject, "body": body}
-        elif kind == "sms":
-            payload = {"to": address, "text": short}
-        else:
-            payload = {"chat_id": address, "text": short}
         # The target is in the key as a keyed hash: the key is stored in clear.
-        target = services.vault.index("staff_target", f"{kind}:{address}")[:24]
+        index = services.vault.index("staff_target", f"{kind}:{address}")
+        target = index[:24]
+        dedupe = f"{dedupe_key}:{kind}:{target}"
+        if coalesce and session.scalar(select(OutboxMessage.id).where(
+                OutboxMessage.dedupe_key == dedupe)) is not None:
+            continue  # this case was already alerted to this target
+        if coalesce:
+            due = _window_end(session, services, index)
+            if due is not None:
+                queued += _join_digest(session, services, case, kind, address, target, due)
+                continue
         queued += enqueue(session, services.vault, kind=key, channel=CHANNELS[kind],
-                          payload=payload, dedupe_key=f"{dedupe_key}:{kind}:{target}",
-                          case_id=case.id) is not None
+                          payload=_payload(kind, address, subject, body, short),
+                          dedupe_key=dedupe, case_id=case.id) is not None
     return queued, skipped
+
+
+def _window_end(session: Session, services: Services, index: str) -> datetime | None:
+    """Return when the target's open alert window ends, or None after opening a new one."""
+    now = utcnow()
+    window = timedelta(minutes=services.settings.alert_window_minutes)
+    start = session.scalar(
+        select(RateCount.window_start)
+        .where(RateCount.kind == ALERT, RateCount.key_index == index,
+               RateCount.window_start > now - window, RateCount.window_start <= now)
+        .order_by(RateCount.window_start.desc()).limit(1).with_for_update())
+    if start is not None:
+        return start + window
+    _open_window(session, index, now)
+    return None
+
+
+def _open_window(session: Session, index: str, start: datetime) -> None:
+    session.execute(insert(session, RateCount).values(
+        kind=ALERT, key_index=index, window_start=start, count=1, notified=False,
+    ).on_conflict_do_nothing(index_elements=["kind", "key_index", "window_start"]))
+
+
+def _join_digest(session: Session, services: Services, case: Case, kind: str, address: str,
+                 target: str, due: datetime) -> bool:
+    """Add `case` to the target's digest sent at `due`; return whether a row was new."""
+    vault = services.vault
+    key = f"{DIGEST}:{kind}:{target}:{due.strftime('%Y%m%dT%H%M%S')}"
+    row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key)
+                         .with_for_update())
+    cases = [] if row is None else vault.open_json(row.payload_enc)["cases"]
+    line = f"{case.reference} ({_flags(case)})"
+    if line in cases:
+        return False
+    cases.append(line)
+    payload = {**_digest(services, kind, address, cases), "cases": cases}
+    if row is None:
+        # Sending the digest at `due` opens the next window there: at most one alert per
+        # window for this target, however long the burst.
+        _open_window(session, vault.index("staff_target", f"{kind}:{address}"), due)
+        return enqueue(session, vault, kind=DIGEST, channel=CHANNELS[kind], payload=payload,
+                       dedupe_key=key, not_before=due) is not None
+    if row.status == "pending":
+        row.payload_enc = vault.seal_json(payload)
+    return False
+
+
+def _digest(services: Services, kind: str, address: str, cases: list[str]) -> dict:
+    """Return one target's digest of the high-priority cases of a window."""
+    queue = f"{services.settings.public_url or ''}/console/queue"
+    many = len(cases) > 1
+    what = (f"{len(cases)} new high-priority reports need a duty officer" if many
+            else "1 new high-priority report needs a duty officer")
+    subject = f"{len(cases)} new high-priority case" + ("s" if many else "")
+    body = f"{what}:\n" + "".join(f"- {c}\n" for c in cases) + f"{queue}\n"
+    short = f"Reportbot: {what}: {', '.join(c.split(' ')[0] for c in cases)}. {queue}"
+    return _payload(kind, address, subject, body, short)
 
 
 def case_created(session: Session, services: Services, case: Case,
@@ -136,12 +218,12 @@ def case_created(session: Session, services: Services, case: Case,
     link = _link(services, case)
     targets = duty_targets(services, when or case.received_at)
     queued, skipped = _queue_targets(
-        session, services, case, "staff_alert", targets,
+        session, services, case, ALERT, targets,
         f"High-priority case {case.reference}",
         f"A high-priority case needs a duty officer: {case.reference} ({_flags(case)})\n"
         f"{link}\n",
         f"Reportbot: case {case.reference} ({_flags(case)}) needs a duty officer. {link}",
-        f"staff_alert:high:{case.id}",
+        f"staff_alert:high:{case.id}", coalesce=True,
     )
     if skipped == len(targets):
         log.warning("high-priority case %s reaches no duty officer: no target on a "

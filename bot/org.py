@@ -43,6 +43,7 @@ from bot.areas import DISTRICT, NAME_MAX, Area
 from bot.errors import ConfigError
 from bot.rota import DAY_NAMES, Manager, RotaEntry, StaffTargets
 from bot.sla import NATION_SUBDIVISIONS, WorkingHours
+from bot.voice_config import VoiceLine, VoiceLineTable
 from bot.webhook_config import EVENTS, NAME, WebhookEndpoint, check_secret
 
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -92,6 +93,7 @@ class Organisation:
     # [retention]: years after closure before a case's personal data is erased (issue 19).
     retention_years: int = 6
     webhooks: tuple[WebhookEndpoint, ...] = ()
+    voice: VoiceLine | None = None  # the phone line, when the file has a [voice] table
 
     @property
     def timezone(self) -> str:
@@ -340,6 +342,17 @@ class OrganisationFile(_Table):
                 owner[district] = area.name
         return areas
     webhooks: list[WebhookTable] = Field(default_factory=list)
+    voice: VoiceLineTable | None = None
+
+    @field_validator("voice")
+    @classmethod
+    def _duty_number(cls, voice: VoiceLineTable | None) -> VoiceLineTable | None:
+        if voice is not None and voice.duty_number is not None:
+            _e164(voice.duty_number)
+        if voice is not None and voice.transfer_in_hours and voice.duty_number is None:
+            raise ValueError("transfer_in_hours needs duty_number, the number to put "
+                             "calls through to")
+        return voice
 
     @field_validator("webhooks")
     @classmethod
@@ -370,6 +383,7 @@ class OrganisationFile(_Table):
             areas=tuple(Area(a.name, tuple(a.postcode_districts)) for a in self.areas),
             retention_years=self.retention.closed_cases_years,
             webhooks=tuple(w.build() for w in self.webhooks),
+            voice=self.voice.build() if self.voice is not None else None,
         )
 
 # ---- loading and error reports -------------------------------------------------------------

@@ -1,62 +1,75 @@
-"""A per-sender message rate limit kept in the database, so it holds across workers.
+"""One rate limiter for every channel, kept in the database so it holds across workers.
 
-Counts are per sender and per clock minute. Over the limit a message is not handled; the
-sender gets at most one polite notice per minute, and the provider still gets a 200 (a 429
-or 5xx would only make it deliver the burst again). Other senders are unaffected.
+A limit counts one key (a sender's blind index, a session, a client address's blind index)
+under a `kind` in clock windows of any length: a minute for messages, an hour for new web
+chat sessions. Windows are aligned to the epoch, so every worker agrees where one starts.
+Over the limit the caller refuses the message; `notify` is true exactly once per window, so
+a sender is told to slow down once, not once per extra message. Other keys are unaffected.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.models import Conversation, SenderRate, utcnow
+from bot.models import RateCount, utcnow
+from bot.upsert import insert
 
-KEEP = timedelta(hours=1)
+# Kinds keyed by a client address's blind index rather than a conversation's sender.
+WEBCHAT_ADDRESS = "webchat_address"
+ADDRESS_KINDS = (WEBCHAT_ADDRESS,)
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether to handle a message, and whether to tell the sender to slow down."""
+    """Whether to handle a message, whether to tell the sender, and when to try again."""
 
     allowed: bool
     notify: bool = False
-    locale: str = "en"
+    retry_after: int = 0  # whole seconds until the window ends (0 when allowed)
 
 
-def count(session: Session, conversation: Conversation, limit: int,
-          now: datetime | None = None) -> Verdict:
-    """Count one message of `conversation`'s sender and say whether it is within `limit`.
+def window_start(now: datetime, window: timedelta) -> datetime:
+    """Return the start of the epoch-aligned window of length `window` holding `now`."""
+    seconds = int(window.total_seconds())
+    stamp = int(now.timestamp())
+    return datetime.fromtimestamp(stamp - stamp % seconds, tz=UTC)
 
-    Runs inside the conversation's turn, after the duplicate check, so a retried delivery
-    of a handled message is never counted.
+
+def count(session: Session, kind: str, key_index: str, limit: int,
+          window: timedelta = MINUTE, now: datetime | None = None) -> Verdict:
+    """Count one event of `key_index` under `kind` and say whether it is within `limit`.
+
+    Runs in the caller's transaction: a turn counts after its duplicate check, so a retried
+    delivery of a handled message is never counted.
     """
     now = now or utcnow()
-    window = now.replace(second=0, microsecond=0)
-    channel, index = conversation.channel, conversation.sender_index
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = SenderRate.__table__
+    start = window_start(now, window)
+    table = RateCount.__table__
     seen = session.execute(
-        insert(SenderRate)
-        .values(channel=channel, sender_index=index, window_start=window, count=1,
-                notified=False)
-        .on_conflict_do_update(index_elements=["channel", "sender_index", "window_start"],
+        insert(session, RateCount)
+        .values(kind=kind, key_index=key_index, window_start=start, count=1, notified=False)
+        .on_conflict_do_update(index_elements=["kind", "key_index", "window_start"],
                                set_={"count": table.c.count + 1})
         .returning(table.c.count)
     ).scalar_one()
     if seen == 1:
-        session.execute(delete(SenderRate).where(SenderRate.window_start < window - KEEP))
+        # The first count of a window clears this kind's finished windows.
+        session.execute(delete(RateCount).where(RateCount.kind == kind,
+                                                RateCount.window_start < start - window))
     if seen <= limit:
         return Verdict(True)
     notify = session.execute(
-        update(SenderRate)
-        .where(SenderRate.channel == channel, SenderRate.sender_index == index,
-               SenderRate.window_start == window, SenderRate.notified.is_(False))
+        update(RateCount)
+        .where(RateCount.kind == kind, RateCount.key_index == key_index,
+               RateCount.window_start == start, RateCount.notified.is_(False))
         .values(notified=True)
     ).rowcount == 1
-    return Verdict(False, notify, conversation.locale or "en")
+    left = (start + window - now).total_seconds()
+    return Verdict(False, notify, max(1, math.ceil(left)))

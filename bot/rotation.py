@@ -33,9 +33,10 @@ from bot.models import (
     Conversation,
     FollowUpAttempt,
     LoginThrottle,
-    SenderRate,
+    RateCount,
     TelegramChat,
 )
+from bot.ratelimit import ADDRESS_KINDS
 
 BATCH_ROWS = 200
 MAX_PASSES = 10
@@ -88,6 +89,7 @@ def rotate(db: Database, vault: Vault, *, batch_rows: int = BATCH_ROWS, pause: f
         with db.write() as session:
             # Keyed by hashes of names and addresses we never stored: start the counts again.
             session.execute(delete(LoginThrottle))
+            session.execute(delete(RateCount).where(RateCount.kind.in_(ADDRESS_KINDS)))
             session.execute(delete(FollowUpAttempt))
         result.usage = key_usage.check(db, vault)
         if not result.usage.old_keys_in_use or result.resealed + result.reindexed == before:
@@ -198,8 +200,8 @@ def _follow_conversations(session: Session, vault: Vault, moved: list) -> None:
     # Per-minute counters are short-lived: dropping the old ones restarts one minute's
     # count for these senders rather than risk two rows for one window.
     for channel, indexes in older.items():
-        session.execute(delete(SenderRate).where(SenderRate.channel == channel,
-                                                 SenderRate.sender_index.in_(indexes)))
+        session.execute(delete(RateCount).where(RateCount.kind == channel,
+                                                RateCount.key_index.in_(indexes)))
 
 
 def _move_telegram_chat(session: Session, older: list[str], current: str) -> None:

@@ -18,17 +18,17 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import chatmemo, followup, notify, ratelimit, survey
+from bot import chatmemo, expiry, followup, notify, ratelimit, survey
 from bot.followup_ports import FollowUpPorts
 from bot.intake import detail_from, draft_from
 from bot.models import Case, Conversation, Evidence, InboundMessage, utcnow
 from bot.outbox import enqueue
 from bot.turns import ConversationView, RateLimit, TurnResult
 from bot.upsert import insert
-from flows import places
+from flows import partial, places
 from flows.acknowledgement import Receipt
 from flows.engine import ConversationState, Phase, Turn, TurnContext
 from flows.messages import Inbound, Media, Outbound
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 # Stored phases in which the case exists: files sent now belong to it.
-_REPORT_SENT = frozenset(p.value for p in Phase if p.report_sent)
+_REPORT_SENT = expiry.REPORT_SENT
 
 class TurnTx:
     """What a channel may do inside a turn's transaction, atomically with the turn."""
@@ -94,6 +94,8 @@ class _StorePorts(FollowUpPorts):
         )
         store.record(self.session, case, "acknowledged", "reportbot",
                      channel=self.conversation.channel)
+        for kind, detail in partial.case_notes(state.notes):
+            store.record(self.session, case, kind, "reportbot", **detail)
         notify.case_created(self.session, self.services, case)
         return Receipt(
             reference=case.reference, received_at=case.received_at,
@@ -135,14 +137,17 @@ class ConversationRunner:
             conv = self._lock(session, inbound.channel, inbound.sender, now, create)
             if conv is None:
                 return None
-            seen = self._seen(session, inbound)
+            seen = self._seen(session, conv.id, inbound)
             if seen is not None:
                 return TurnResult(seen, conv.phase == Phase.SUBMITTED.value, duplicate=True,
                                   locale=conv.locale)
             if rate_limit is not None:
-                refusal = self._over_limit(session, conv, rate_limit, now)
-                if refusal is not None:
-                    return TurnResult(refusal, False, refused=True, locale=conv.locale)
+                verdict = ratelimit.count(session, conv.channel, conv.sender_index,
+                                          rate_limit.limit, rate_limit.window, now)
+                if not verdict.allowed:
+                    return TurnResult(self._refusal(conv, rate_limit, verdict), False,
+                                      refused=True, locale=conv.locale,
+                                      retry_after=verdict.retry_after)
             # After a case closes, its satisfaction survey takes the answers (13.1).
             answered = survey.answer(session, s, conv, inbound, now)
             if answered is not None:
@@ -189,7 +194,7 @@ class ConversationRunner:
         now = inbound.received_at or utcnow()
         with s.db.write() as session:
             conv = self._lock(session, inbound.channel, inbound.sender, now)
-            seen = self._seen(session, inbound)
+            seen = self._seen(session, conv.id, inbound)
             if seen is not None:
                 return seen
             if not opted_out and not conv.opted_out:
@@ -206,6 +211,14 @@ class ConversationRunner:
             self._remember(session, conv, inbound, replies, now)
             return replies
 
+    def allow(self, kind: str, key: str, limit: int, window: timedelta,
+              now: datetime | None = None) -> ratelimit.Verdict:
+        """Count one event of `key` (e.g. a client address) under `kind` against `limit`."""
+        s = self.services
+        with s.db.write() as session:
+            return ratelimit.count(session, kind, s.vault.index(kind, key), limit, window,
+                                   now or utcnow())
+
     def peek(self, channel: str, sender: str) -> ConversationView | None:
         """Return what a channel may know of `sender`'s conversation, without locking it."""
         s = self.services
@@ -216,11 +229,13 @@ class ConversationRunner:
                 .order_by(Conversation.id).limit(1))
         if conv is None:
             return None
-        question = None
+        question = reference = None
         if conv.state_enc is not None:
-            question = ConversationState.from_json(s.vault.open_json(conv.state_enc)).question
+            state = ConversationState.from_json(s.vault.open_json(conv.state_enc))
+            question, reference = state.question, state.reference
         return ConversationView(conv.id, conv.locale or "en", conv.phase, question,
-                                conv.state_enc is not None, bool(conv.unreachable))
+                                conv.state_enc is not None, bool(conv.unreachable),
+                                reference)
 
     def last_question(self, conversation_id: int) -> Outbound | None:
         """Return the question last put to this conversation, as it was sent."""
@@ -234,30 +249,9 @@ class ConversationRunner:
         return questions[-1] if questions else None
 
     def purge_expired(self, now: datetime | None = None) -> int:
-        """Wipe the saved answers of conversations idle longer than the expiry period.
-
-        Submitted reports are safe on their cases; this removes only the unfinished
-        answers (personal data) that a resident walked away from. The replies kept for
-        answering retried deliveries are blanked after the same period (they may hold a
-        review summary), but the message ids stay, so a captured webhook replayed later
-        can never be taken as a new answer.
-        """
-        s = self.services
-        cutoff = (now or utcnow()) - timedelta(days=s.settings.conversation_expiry_days)
-        with s.db.write() as session:
-            result = session.execute(
-                update(Conversation)
-                .where(Conversation.updated_at < cutoff, Conversation.state_enc.is_not(None))
-                .values(state_enc=None, phase=case(
-                    (Conversation.phase.in_(sorted(_REPORT_SENT)), "closed"),
-                    else_="expired"))
-            )
-            session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.received_at < cutoff)
-                .values(replies_enc=s.vault.seal_json([]))
-            )
-            return result.rowcount or 0
+        """Wipe idle conversations' answers, delete those that never became a case
+        (bot/expiry.py); return how many were wiped."""
+        return expiry.purge(self.services, now).wiped
 
     def locked(self, session: Session, channel: str, sender: str,
                now: datetime | None = None) -> Conversation:
@@ -292,10 +286,13 @@ class ConversationRunner:
             lang=fresh.state.locale, dir=fresh.replies[0].dir, input="none")
         return Turn(fresh.state, (note, *fresh.replies))
 
-    def _seen(self, session: Session, inbound: Inbound) -> tuple[Outbound, ...] | None:
-        """Return the replies a message already got, or None if it is new."""
+    def _seen(self, session: Session, conversation_id: int, inbound: Inbound
+              ) -> tuple[Outbound, ...] | None:
+        """Return the replies this conversation's message already got, or None if new."""
+        # Only this conversation's messages: a key is the sender's (or their page's) own
+        # id, and must never return another conversation's replies.
         sealed = session.scalar(select(InboundMessage.replies_enc).where(
-            InboundMessage.channel == inbound.channel,
+            InboundMessage.conversation_id == conversation_id,
             InboundMessage.message_key == _key(inbound.message_id),
         ))
         if sealed is None:
@@ -311,16 +308,14 @@ class ConversationRunner:
             replies_enc=self.services.vault.seal_json([r.as_json() for r in replies]),
         ))
 
-    def _over_limit(self, session: Session, conv: Conversation, limit: RateLimit,
-                    now: datetime) -> tuple[Outbound, ...] | None:
-        """Count the message; return the replies that refuse it when over the limit."""
-        verdict = ratelimit.count(session, conv, limit.per_minute, now)
-        if verdict.allowed:
-            return None
+    def _refusal(self, conv: Conversation, limit: RateLimit,
+                 verdict: ratelimit.Verdict) -> tuple[Outbound, ...]:
+        """Return the one notice of a window over the limit (nothing for later messages)."""
         if not verdict.notify:
             return ()
-        notice = self.services.catalogs(verdict.locale).gettext(limit.notice)
-        return (Outbound(text=notice, lang=verdict.locale),)
+        locale = conv.locale or "en"
+        notice = self.services.catalogs(locale).gettext(limit.notice)
+        return (Outbound(text=notice, lang=locale),)
 
     def _context(self, session: Session, conv: Conversation, now: datetime) -> TurnContext:
         s = self.services

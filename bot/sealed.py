@@ -27,7 +27,9 @@ BLIND_INDEXES: dict[tuple[str, str], str] = {
     ("subject_identifiers", "value_index"): "recomputed from the case's sealed contact "
                                             "details",
     ("telegram_chats", "chat_index"): "follows its Telegram conversation's sender_index",
-    ("sender_rates", "sender_index"): "follows its conversation's sender_index",
+    ("rate_counts", "key_index"): "per-sender counts (kind = the channel) follow their "
+                                  "conversation's sender_index; others (client addresses) "
+                                  "are dropped and counted again under the new key",
     ("follow_up_attempts", "reference_index"): "cleared: wrong follow-up codes are counted "
                                                "again under the new key (typed references "
                                                "are not kept to recompute it)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
@@ -30,8 +31,10 @@ class RedactingLogger(Logger):
 class Server(BaseApplication):
     """Run a ready-made WSGI app under gunicorn with our settings."""
 
-    def __init__(self, app, bind: str, workers: int, threads: int = 1) -> None:
+    def __init__(self, app, bind: str, workers: int, threads: int = 1,
+                 child_exit: Callable[[int], None] | None = None) -> None:
         self.app = app
+        self.child_exit = child_exit
         self.bind = bind
         self.workers = workers
         self.threads = threads
@@ -48,6 +51,9 @@ class Server(BaseApplication):
         self.cfg.set("accesslog", "-")
         self.cfg.set("logger_class", RedactingLogger)
         self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
+        if self.child_exit is not None:
+            hook = self.child_exit
+            self.cfg.set("child_exit", lambda _server, worker: hook(worker.pid))
 
     def load(self):
         return self.app

@@ -52,6 +52,7 @@ class TwilioSettings:
     whatsapp_templates: Mapping[str, str]
     rate_limit: int
     media_max_bytes: int
+    voice_number: str | None = None  # the phone line's number, when calls are answered
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,16 @@ class TelegramSettings:
     webhook_secret: str
     api_base_url: str | None
     max_file_bytes: int
+    rate_limit: int = 30  # messages per chat per minute
+
+
+@dataclass(frozen=True)
+class WebChatSettings:
+    """The web chat's limits: new sessions per client address, messages per session."""
+
+    sessions_per_hour: int = 20
+    messages_per_minute: int = 30
+    max_file_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,7 @@ class Settings(BaseSettings):
     twilio_media_max_bytes: PositiveInt = Field(10 * 1024 * 1024,
                                                 alias="TWILIO_MEDIA_MAX_BYTES")
     twilio_api_base_url: str = Field(DEFAULT_TWILIO_API, alias="TWILIO_API_BASE_URL")
+    twilio_voice_number: str | None = Field(None, alias="TWILIO_VOICE_NUMBER")
 
     telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN", repr=False)
     telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET",
@@ -118,6 +130,15 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = Field(None, alias="TELEGRAM_API_BASE_URL")
     telegram_max_file_bytes: PositiveInt = Field(20 * 1024 * 1024,
                                                  alias="TELEGRAM_MAX_FILE_BYTES")
+    telegram_rate_limit: PositiveInt = Field(30, alias="TELEGRAM_RATE_LIMIT_PER_MINUTE")
+
+    # Web chat limits: new sessions per client address an hour, messages per session a minute.
+    webchat_sessions_per_hour: PositiveInt = Field(
+        20, alias="REPORTBOT_WEBCHAT_SESSIONS_PER_HOUR")
+    webchat_messages_per_minute: PositiveInt = Field(
+        30, alias="REPORTBOT_WEBCHAT_MESSAGES_PER_MINUTE")
+    # Staff alerts of new high-priority cases: at most one per target in this many minutes.
+    alert_window_minutes: PositiveInt = Field(5, alias="REPORTBOT_ALERT_WINDOW_MINUTES")
 
     smtp_host: str | None = Field(None, alias="REPORTBOT_SMTP_HOST")
     smtp_port: int = Field(25, alias="REPORTBOT_SMTP_PORT", ge=1, le=65535)
@@ -139,6 +160,9 @@ class Settings(BaseSettings):
     session_max_hours: PositiveInt = Field(12, alias="REPORTBOT_SESSION_MAX_HOURS")
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto; 0 trusts none.
     trusted_proxies: NonNegativeInt = Field(0, alias="REPORTBOT_TRUSTED_PROXIES")
+    # /metrics answers only "Authorization: Bearer <this>"; unset, there is no /metrics.
+    metrics_token: str | None = Field(None, alias="REPORTBOT_METRICS_TOKEN", repr=False,
+                                      min_length=24)
 
     # ---- field checks ---------------------------------------------------------------
 
@@ -254,6 +278,7 @@ class Settings(BaseSettings):
             whatsapp_templates=json.loads(self.twilio_whatsapp_templates or "{}"),
             rate_limit=self.twilio_rate_limit,
             media_max_bytes=self.twilio_media_max_bytes,
+            voice_number=self.twilio_voice_number,
         )
 
     @property
@@ -262,7 +287,14 @@ class Settings(BaseSettings):
         if not self.telegram_bot_token:
             return None
         return TelegramSettings(self.telegram_bot_token, self.telegram_webhook_secret or "",
-                                self.telegram_api_base_url, self.telegram_max_file_bytes)
+                                self.telegram_api_base_url, self.telegram_max_file_bytes,
+                                self.telegram_rate_limit)
+
+    @property
+    def webchat(self) -> WebChatSettings:
+        """Return the web chat's limits."""
+        return WebChatSettings(self.webchat_sessions_per_hour,
+                               self.webchat_messages_per_minute, self.webchat_max_file_bytes)
 
     @property
     def smtp(self) -> SmtpSettings | None:
@@ -315,11 +347,13 @@ class Settings(BaseSettings):
             if not has("TWILIO_ACCOUNT_SID"):
                 problems.append(f"TWILIO_ACCOUNT_SID: {why} (outbound messages, photos "
                                 "and staff SMS need it)")
-            if not (has("TWILIO_SMS_FROM") or has("TWILIO_WHATSAPP_FROM")):
+            if not (has("TWILIO_SMS_FROM") or has("TWILIO_WHATSAPP_FROM")
+                    or has("TWILIO_VOICE_NUMBER")):
                 problems.append(f"TWILIO_SMS_FROM: {why} (or TWILIO_WHATSAPP_FROM for "
-                                "WhatsApp only): the number messages are sent from")
+                                "WhatsApp only, or TWILIO_VOICE_NUMBER for the phone line "
+                                "only): the number messages are sent from")
         elif has("TWILIO_ACCOUNT_SID") or has("TWILIO_SMS_FROM") or \
-                has("TWILIO_WHATSAPP_FROM"):
+                has("TWILIO_WHATSAPP_FROM") or has("TWILIO_VOICE_NUMBER"):
             problems.append("TWILIO_AUTH_TOKEN: required when other TWILIO_ settings are set")
         if has("TELEGRAM_BOT_TOKEN") and not has("TELEGRAM_WEBHOOK_SECRET"):
             problems.append("TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_BOT_TOKEN is "

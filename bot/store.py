@@ -50,6 +50,7 @@ class QueueFilter:
     include_closed: bool = False
     incident_type: str | None = None
     area: str | None = None
+    channel: str | None = None  # how the report reached us, e.g. "voice"
     # Only cases with a larger id (the live queue asks what arrived since it was drawn).
     after_id: int | None = None
 
@@ -349,6 +350,8 @@ class CaseStore:
                 f'%"{flt.incident_type}"%'))
         if flt.area:
             query = query.where(Case.area == flt.area)
+        if flt.channel:
+            query = query.where(Case.channel == flt.channel)
         if flt.after_id is not None:
             query = query.where(Case.id > flt.after_id)
         return query

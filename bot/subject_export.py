@@ -56,6 +56,7 @@ _INLINE_IMAGES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"
 
 CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram",
             "webchat": N_("web chat"), "terminal": N_("terminal"), "phone": N_("phone call"),
+            "voice": N_("phone call"),
             "in_person": N_("in person"), "post": N_("post")}
 STATUSES = {"new": N_("received, waiting for an officer"), "open": N_("being dealt with"),
             "closed": N_("closed")}
@@ -280,7 +281,8 @@ def _conversation(services, w: _Writer, conv: Conversation) -> ConversationSecti
     vault = services.vault
     channel = w(CHANNELS.get(conv.channel, conv.channel))
     facts = []
-    if conv.channel in ("sms", "whatsapp", "telegram") and conv.sender_enc is not None:
+    if conv.channel in ("sms", "whatsapp", "telegram", "voice") \
+            and conv.sender_enc is not None:
         facts.append(Row(w(N_("Your number or chat")), vault.open_text(conv.sender_enc)))
     facts += [Row(w(N_("Started")), w.when(conv.created_at)),
               Row(w(N_("Last message from you")), w.when(conv.last_inbound_at))]

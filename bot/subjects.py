@@ -26,7 +26,7 @@ from bot.reference import normalise as normalise_reference
 
 KINDS = ("phone", "email", "telegram", "reference")
 # Channels whose sender is a phone number in E.164 form.
-PHONE_CHANNELS = ("sms", "whatsapp")
+PHONE_CHANNELS = ("sms", "whatsapp", "voice")
 TELEGRAM = "telegram"
 REPORTER, NAMED = "reporter", "named"
 # Report answers whose phone numbers and email addresses are indexed, and whose they are.

@@ -6,6 +6,7 @@ The conversation runner (bot/runner.py) produces these; channels read them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flows.messages import Outbound
 
@@ -25,14 +26,19 @@ class TurnResult:
     duplicate: bool = False
     refused: bool = False
     locale: str | None = None
+    retry_after: int = 0  # when refused: whole seconds until the sender may write again
 
 
 @dataclass(frozen=True)
 class RateLimit:
-    """At most `per_minute` messages a minute per sender; over it, `notice` once a minute."""
+    """At most `limit` messages per `window` per sender; over it, `notice` once a window.
 
-    per_minute: int
+    Counted under the conversation's channel name, keyed by the sender's blind index.
+    """
+
+    limit: int
     notice: str  # a msgid, translated into the resident's language
+    window: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -45,3 +51,4 @@ class ConversationView:
     question: str | None  # the step id being asked now, if any
     active: bool  # has answers in progress or a submitted report
     unreachable: bool
+    reference: str | None = None  # the submitted report's reference, once there is one

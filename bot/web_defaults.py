@@ -4,11 +4,16 @@ Errors on the machine-facing paths (/api/, /webhooks/) are JSON with a kind mess
 database outage is a 503 with Retry-After, so providers deliver again and the web chat
 page retries with the same client id. Logs carry the error's type and where, never a
 request body (it may hold a report).
+
+A JSON body nested deeper than `MAX_JSON_DEPTH` is refused with a 400 before anything
+parses it: the standard library's parser recurses, and a body nested 10,000 deep would
+otherwise end in a RecursionError (a 500) wherever the body is read.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -32,6 +37,43 @@ _KIND_MESSAGES = {
          "please try again shortly.",
 }
 _MACHINE_PATHS = ("/api/", "/webhooks/")
+MAX_JSON_DEPTH = 32
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")  # Twilio's webhooks
+# The bytes that matter to nesting: brackets, and quotes and backslashes (inside a string a
+# bracket is text).
+_NESTING = re.compile(rb'[\[\]{}"\\]')
+
+
+def gettext(message: str) -> str:
+    """Mark a message for extraction; it is translated when the answer is made."""
+    return message
+
+
+TOO_DEEP = gettext("The JSON body is nested too deeply.")
+
+
+def nested_deeper_than(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Return whether the JSON text `data` opens more than `limit` arrays/objects at once."""
+    depth, in_string, skip = 0, False, -1
+    for found in _NESTING.finditer(data):
+        at = found.start()
+        if at < skip:
+            continue
+        char = data[at]
+        if in_string:
+            if char == 0x5C:  # a backslash escapes the next byte
+                skip = at + 2
+            elif char == 0x22:
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in (0x5D, 0x7D):
+            depth -= 1
+    return False
 
 
 def install(app: Flask, services: Services) -> None:
@@ -51,6 +93,20 @@ def install(app: Flask, services: Services) -> None:
     @app.get("/")
     def index():
         return redirect(url_for("webchat.page"))
+
+    @app.before_request
+    def _refuse_deep_json():
+        if request.method not in ("POST", "PUT", "PATCH") \
+                or not request.path.startswith(_MACHINE_PATHS) \
+                or request.mimetype in _FORMS:
+            return None
+        if not nested_deeper_than(request.get_data(cache=True)):
+            return None
+        log.warning("refused a JSON body nested too deeply on %s %s", request.method,
+                    _route())
+        catalogs = services.catalogs
+        t = catalogs(catalogs.negotiate(request.accept_languages.best) or "en")
+        return jsonify({"error": "bad_request", "message": t.gettext(TOO_DEEP)}), 400
 
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)

@@ -24,6 +24,12 @@ class Commands:
     BACK = "back"
     RESTART = "restart"
     LANGUAGE = "language"
+    # Set only by a channel, never typed: a recording answers a TEXT step (a phone call);
+    # a call ended before the report was sent; a message left in a language the phone line
+    # cannot speak (flows.partial).
+    RECORDED = "recorded"
+    ENDED_EARLY = "ended_early"
+    MESSAGE_ONLY = "message_only"
 
     WORDS = {
         HELP: (N_("help"), "help", "?"),

@@ -33,6 +33,7 @@ from flows.errors import FlowDefinitionError
 from flows.followup import FollowUpPhase
 from flows.language import LanguageChoice, is_rtl
 from flows.messages import Choice, Inbound, Outbound, Progress
+from flows.partial import RECORDED_ANSWER, PartialReport
 from flows.progress import progress
 from flows.reconnect import Reconnect
 from flows.types import (
@@ -58,7 +59,8 @@ __all__ = [
 ]
 
 
-class Flow(LanguageChoice, DetailsPhase, Attachments, Reconnect, FollowUpPhase, DiaryPhase):
+class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport, Reconnect, FollowUpPhase,
+           DiaryPhase):
     """A validated list of steps plus the hooks that give a flow its meaning.
 
     Args:
@@ -191,6 +193,8 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, Reconnect, FollowUpPhase, 
         )
         t = ctx.translate(state.locale)
         command = inbound.command or match_command(inbound.text, t)
+        if command in (Commands.ENDED_EARLY, Commands.MESSAGE_ONLY):
+            return self.submit_partial(state, inbound, ctx, command)
 
         if command == Commands.RESTART:
             fresh = self.start(ctx, state.locale)
@@ -202,7 +206,8 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, Reconnect, FollowUpPhase, 
             return Turn(fresh.state, (note, *fresh.replies))
         if command == Commands.LANGUAGE:
             return self._offer_languages(state, ctx)
-        kept = self._kept_note(state, inbound, ctx)
+        kept = self._kept_note(state, inbound, ctx) if command != Commands.RECORDED \
+            else None
         if kept is not None:
             return kept
         if state.phase is Phase.CHOOSING_LANGUAGE:
@@ -243,9 +248,13 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, Reconnect, FollowUpPhase, 
                 return reconnect
         # Files sent with words are kept (the runner stored them) and said so; the words
         # still answer the question when they can.
-        files = (self._files_note(inbound, ctx, state.locale),) if inbound.media else ()
+        recorded = command == Commands.RECORDED and step.kind is Kind.TEXT
+        files = (self._files_note(inbound, ctx, state.locale),) \
+            if inbound.media and not recorded else ()
         if inbound.location is not None:
             parsed: Any = places.as_answer(inbound.location)
+        elif recorded:
+            parsed = RECORDED_ANSWER
         else:
             parsed = parse_answer(step, inbound, t, ctx)
             if isinstance(parsed, str) and step.check is not None:

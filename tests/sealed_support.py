@@ -13,7 +13,7 @@ from bot import sealed
 from bot.console import casework
 from bot.crypto import Vault
 from bot.db import Database
-from bot.models import Case, Conversation, SenderRate, SubjectIdentifier, TelegramChat, utcnow
+from bot.models import Case, Conversation, RateCount, SubjectIdentifier, TelegramChat, utcnow
 from bot.outbox import enqueue
 from bot.services import Services
 from bot.subjects import identifiers_of
@@ -77,7 +77,7 @@ def populate(services: Services, reports: int = 4) -> list[str]:
                 session.add(TelegramChat(chat_index=conv.sender_index, last_unanswered=False,
                                          selected_enc=vault.seal_json(["verbal_abuse"])))
             if conv.channel == "sms":
-                session.add(SenderRate(channel="sms", sender_index=conv.sender_index,
+                session.add(RateCount(kind="sms", key_index=conv.sender_index,
                                        window_start=utcnow().replace(second=0, microsecond=0),
                                        count=1))
     return references
@@ -114,8 +114,8 @@ def assert_all_readable_with(db: Database, vault: Vault) -> int:
             by_index[conv.sender_index] = conv
         for chat in session.scalars(select(TelegramChat)):
             assert chat.chat_index in by_index, "a Telegram chat row lost its conversation"
-        for rate in session.scalars(select(SenderRate)):
-            assert rate.sender_index in by_index
+        for rate in session.scalars(select(RateCount)):
+            assert rate.key_index in by_index
         for case in session.scalars(select(Case)):
             wanted = {(k, r, vault.index(f"subject:{k}", v))
                       for k, r, v in identifiers_of(vault.open_json(case.details_enc) or {})}

@@ -132,7 +132,8 @@ def test_every_problem_in_the_environment_is_reported_at_once(tmp_path):
         "TWILIO_ACCOUNT_SID: required when TWILIO_AUTH_TOKEN is set (outbound messages, "
         "photos and staff SMS need it)",
         "TWILIO_SMS_FROM: required when TWILIO_AUTH_TOKEN is set (or TWILIO_WHATSAPP_FROM "
-        "for WhatsApp only): the number messages are sent from",
+        "for WhatsApp only, or TWILIO_VOICE_NUMBER for the phone line only): the number "
+        "messages are sent from",
         "TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_BOT_TOKEN is set (16-256 "
         "characters of A-Z, a-z, 0-9, _ and -)",
     )

@@ -7,8 +7,6 @@ reference, status and deadlines.
 
 from __future__ import annotations
 
-import mimetypes
-import re
 import secrets
 from datetime import UTC
 from zoneinfo import ZoneInfo
@@ -17,6 +15,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 from sqlalchemy import select
 
+from bot import filetypes
 from bot.console import audit, casework, forms, messaging, threads, wording
 from bot.console.permissions import actions_for
 from bot.console.queue import summary
@@ -36,8 +35,6 @@ from bot.errors import PriorityDowngradeRefused
 from bot.models import Case, CaseNote, Evidence, StaffUser, utcnow
 from bot.profiles import PERPETRATOR_FIELDS
 from flows import places
-
-_SAFE_TYPE = re.compile(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")
 
 
 def _case(session, reference: str) -> Case:
@@ -173,12 +170,15 @@ def evidence_file(reference: str, evidence_id: int):
                      evidence_id=item.id)
         data = s.vault.open(item.data_enc)
     content_type = (item.content_type or "").lower()
-    if not _SAFE_TYPE.match(content_type):
-        content_type = "application/octet-stream"
-    extension = mimetypes.guess_extension(content_type) or ".bin"
+    if content_type == places.GEOJSON_TYPE:
+        # A shared location, written by us (never a resident's file).
+        name = f"{filetypes.download_name(reference, item.id, '')[:-4]}.geojson"
+    else:
+        if content_type not in filetypes.ALLOWED:
+            content_type = "application/octet-stream"
+        name = filetypes.download_name(reference, item.id, content_type)
     return Response(data, content_type=content_type, headers={
-        "Content-Disposition": f'attachment; filename="{reference}-evidence-{item.id}'
-                               f'{extension}"',
+        "Content-Disposition": f'attachment; filename="{name}"',
         "X-Content-Type-Options": "nosniff",
     })
 

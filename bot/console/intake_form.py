@@ -17,7 +17,6 @@ the deadlines count from when the report was received, not when it was typed in.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
@@ -28,7 +27,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, MultipleFileField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from bot import notify
+from bot import filetypes, notify
 from bot.console import audit, wording
 from bot.console.forms import STAFF_CHANNELS, WHEN_FORMAT, choices
 from bot.console.web import CASEWORK, bp, officer_translator, roles_required, services
@@ -40,7 +39,6 @@ from flows.report import SIGNS_ANSWER
 # Files a member of staff attaches: photos, scans of letters, screenshots.
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-_SAFE_TYPE = re.compile(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")
 LONG_TEXT = 300
 
 SECTION_TITLES = {
@@ -204,6 +202,13 @@ def new_report():
         if upload.stream.tell() > MAX_FILE_BYTES:
             form.evidence_files.errors.append(f"{upload.filename}: larger than "
                                         f"{MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        else:
+            upload.stream.seek(0)
+            # Judged on the bytes, as every channel's files are (bot/filetypes.py).
+            if filetypes.sniff(upload.stream.read(8192)) is None:
+                form.evidence_files.errors.append(
+                    f"{upload.filename}: not a photo, video, audio recording or PDF of a "
+                    f"type we keep.")
         upload.stream.seek(0)
     if form.evidence_files.errors:
         return _page(form, qs, 400)
@@ -234,11 +239,10 @@ def _store(form: StaffReportForm, answers: dict, received, files) -> str:
                               received_at=received, actor=current_user.username)
         for upload in files:
             data = upload.read()
-            content_type = (upload.mimetype or "").lower()
+            kind = filetypes.sniff(data)
             session.add(Evidence(
                 conversation_id=None, case_id=case.id, channel=channel,
-                content_type=content_type if _SAFE_TYPE.match(content_type)
-                else "application/octet-stream",
+                content_type=kind.mime if kind else "application/octet-stream",
                 size=len(data), sha256=hashlib.sha256(data).hexdigest(),
                 data_enc=s.vault.seal(data), status="stored", received_at=utcnow()))
         s.store.record(session, case, "entered_by_staff", current_user.username,

@@ -48,6 +48,10 @@ class Row:
     new: bool
 
 
+# How reports reach us: the residents' channels, then reports staff took down.
+CHANNELS = ("voice", "sms", "whatsapp", "telegram", "webchat", "phone", "in_person", "post")
+
+
 def _options(step_id: str) -> list[str]:
     return [o.id for o in wording.STEPS[step_id].options] if step_id in wording.STEPS else []
 
@@ -58,18 +62,21 @@ def _filter() -> tuple[QueueFilter, dict]:
     strand = args.get("strand") or None
     kind = args.get("type") or None
     area = args.get("area") or None
+    channel = args.get("channel") or None
     assignee = (args.get("assignee") or "").strip().lower() or None
     if (status not in (None, *STATUSES) or strand not in (None, *STRANDS)
             or kind not in (None, *_options("incident_types"))
-            or area not in (None, *(a.name for a in services().org.areas))):
+            or area not in (None, *(a.name for a in services().org.areas))
+            or channel not in (None, *CHANNELS)):
         abort(400)
     if assignee == "me":
         assignee = current_user.username
     overdue = args.get("overdue") == "1"
     chosen = {"status": status or "", "strand": strand or "", "type": kind or "",
-              "area": area or "", "assignee": args.get("assignee") or "", "overdue": overdue}
+              "area": area or "", "channel": channel or "",
+              "assignee": args.get("assignee") or "", "overdue": overdue}
     return QueueFilter(status=status, strand=strand, assignee=assignee, overdue=overdue,
-                       incident_type=kind, area=area), chosen
+                       incident_type=kind, area=area, channel=channel), chosen
 
 
 def summary(case: Case, t) -> str:
@@ -122,7 +129,8 @@ def queue():
         strands=[(code, wording.labels_of("strands", [code], t)[0]) for code in STRANDS],
         types=[(code, wording.labels_of("incident_types", [code], t)[0])
                for code in _options("incident_types")],
-        areas=[a.name for a in s.org.areas], staff=staff, poll_seconds=POLL_SECONDS,
+        areas=[a.name for a in s.org.areas], channels=CHANNELS, staff=staff,
+        poll_seconds=POLL_SECONDS,
         can_claim=_can_claim,
         live_url=url_for("console.queue_live", **{k: v for k, v in request.args.items()
                                                  if k != "since"}))

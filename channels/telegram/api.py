@@ -87,13 +87,15 @@ class TelegramConfig:
     bot: BotConfig
     webhook_secret: str
     max_file_bytes: int
+    rate_limit: int = 30  # messages per chat per minute
 
 
 
 def config_from(settings: TelegramSettings) -> TelegramConfig:
     """Return the channel's configuration from the typed settings."""
     return TelegramConfig(BotConfig(settings.bot_token, settings.api_base_url),
-                          settings.webhook_secret, settings.max_file_bytes)
+                          settings.webhook_secret, settings.max_file_bytes,
+                          settings.rate_limit)
 
 
 class _Loop:

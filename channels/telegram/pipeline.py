@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.turns import RateLimit
 from channels.telegram import parse as tp
 from channels.telegram.api import TelegramConfig, TelegramError, call, markup
 from channels.telegram.media import fetch_pending_media
@@ -43,6 +44,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("reportbot.telegram")
 
 
+def gettext(message: str) -> str:
+    """Mark a message for extraction; it is translated when the reply is made."""
+    return message
+
+
+# The same words as the SMS limit's notice (one msgid, already in every catalog).
+SLOW_DOWN = gettext("You are sending messages faster than we can read them. Please wait a "
+                    "minute, then send your last answer again.")
+
+
 class Updates:
     """Handle Telegram updates for one bot."""
 
@@ -50,6 +61,7 @@ class Updates:
         self.ports = ports
         self.config = config
         self.sender = TelegramSender(ports.delivery, config)
+        self.rate_limit = RateLimit(config.rate_limit, SLOW_DOWN)
 
     def process(self, update: dict) -> None:
         """Handle one update exactly once: run the turn, queue and send the replies."""
@@ -132,7 +144,15 @@ class Updates:
             if row is not None:
                 queued.append((row, payload, tx.conversation_id))
 
-        result = runner.handle(inbound, then=then)
+        result = runner.handle(inbound, rate_limit=self.rate_limit, then=then)
+        if result.refused:
+            # Over the chat's limit: the message is not taken; the first refusal of the
+            # minute carries one notice, the rest nothing.
+            replies = list(result.replies)
+            found = runner.peek(CHANNEL, parsed.chat_id)
+            self._send(parsed.chat_id, render_all(replies, self._translator(replies)), key,
+                       conversation_id=found.id if found else None)
+            return
         if queued:
             row, payload, conversation_id = queued[0]
             self.ports.delivery.send_claimed(row, "reply", CHANNEL, payload, conversation_id,

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot.filetypes import ALLOWED
+
 if TYPE_CHECKING:
     from bot.media import MediaClaim, MediaInbox
     from bot.settings import TwilioSettings
@@ -26,14 +28,9 @@ CHANNELS = ("sms", "whatsapp")
 BATCH = 10
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
-ALLOWED_TYPES = frozenset({
-    "image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif",
-    "image/bmp", "image/tiff",
-    "application/pdf",
-    "video/mp4", "video/3gpp", "video/quicktime", "video/webm",
-    "audio/mpeg", "audio/mp4", "audio/ogg", "audio/amr", "audio/aac", "audio/wav",
-    "audio/x-wav", "audio/webm", "audio/3gpp",
-})
+# A first refusal on the declared type, before any download; the bytes are judged again
+# when the file is kept (bot/media.py), with the same allow-list.
+ALLOWED_TYPES = frozenset(ALLOWED)
 
 
 class Refused(Exception):

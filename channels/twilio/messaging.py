@@ -91,15 +91,7 @@ class Messaging:
         return twiml(self.respond(inbound))
 
     def _signed(self) -> bool:
-        """Check X-Twilio-Signature over the public URL and every field received."""
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature:
-            return False
-        url = self.config.public_url + request.path
-        if request.query_string:
-            url += "?" + request.query_string.decode("latin-1")
-        return RequestValidator(self.config.auth_token).validate(url, request.form,
-                                                                 signature)
+        return signed(self.config)
 
     def respond(self, inbound: Inbound) -> list[str]:
         """Handle one message: opt-out words, then the conversation (rate-limited)."""
@@ -125,6 +117,17 @@ class Messaging:
 
     def _render(self, channel: str, replies) -> list[str]:
         return render_replies(replies, LIMITS[channel], self.ports.catalogs)
+
+
+def signed(config: TwilioSettings) -> bool:
+    """Check X-Twilio-Signature over the public URL and every field received."""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    url = config.public_url + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("latin-1")
+    return RequestValidator(config.auth_token).validate(url, request.form, signature)
 
 
 def parse(form: Mapping[str, str]) -> Inbound | None:

@@ -11,13 +11,16 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, jsonify, render_template, request
 from pydantic import ValidationError
 
 from bot import filetypes
 from bot.openapi import operation, problem
+from bot.ratelimit import HOUR, WEBCHAT_ADDRESS
+from bot.turns import RateLimit
+from bot.websecurity import client_address
 from channels.base import ChannelLimits, ChannelPorts
 from channels.webchat.schema import (
     MAX_TEXT,
@@ -29,6 +32,9 @@ from channels.webchat.schema import (
     UploadFile,
 )
 from flows.messages import Inbound, Media, Outbound
+
+if TYPE_CHECKING:
+    from bot.settings import WebChatSettings
 
 LIMITS = ChannelLimits(name="webchat", max_text=5000, buttons=True, can_reply_later=False)
 
@@ -54,6 +60,13 @@ _WRONG_KIND = gettext("We cannot take this kind of file. Please send a photo, a 
                       "voice recording or a PDF.")
 # The multipart envelope around the file: boundaries, headers, a client id.
 _FORM_OVERHEAD = 16 * 1024
+# The same words as the SMS limit's notice (one msgid, already in every catalog).
+SLOW_DOWN = gettext("You are sending messages faster than we can read them. Please wait a "
+                    "minute, then send your last answer again.")
+TOO_MANY_SESSIONS = gettext("Many reports have been started from this connection in the last "
+                            "hour. Please wait a while, then try again. If you are in danger "
+                            "now, call 999.")
+_TOO_MANY = "Too many requests: wait for the number of seconds in `Retry-After`."
 
 
 def _refusal(exc: ValidationError) -> tuple[str, dict]:
@@ -72,9 +85,11 @@ class WebChat:
     limits = (LIMITS,)
     webhooks = True
 
-    def __init__(self, ports: ChannelPorts, max_file_bytes: int = 10 * 1024 * 1024) -> None:
+    def __init__(self, ports: ChannelPorts, config: WebChatSettings) -> None:
         self.ports = ports
-        self.max_file_bytes = max_file_bytes
+        self.config = config
+        self.rate_limit = RateLimit(config.messages_per_minute, SLOW_DOWN)
+        self.max_file_bytes = config.max_file_bytes
         self.blueprint = self._routes()
 
     def parse(self, payload: tuple[str, Any]) -> Inbound | tuple[str, dict]:
@@ -140,6 +155,8 @@ class WebChat:
 
     @operation(tags=["web chat"], json=OpenSession, ok={201: SessionOpened}, errors={
         400: "The body is not JSON, not an object, or `language` is not text.",
+        429: _TOO_MANY + " Too many sessions were started from this client address in the "
+                         "last hour.",
     })
     def open_session(self):
         """Start a conversation.
@@ -155,6 +172,11 @@ class WebChat:
         except ValidationError:
             return self._error(400, "bad_request",
                                gettext("language must be a language code."))
+        verdict = self.ports.runner.allow(WEBCHAT_ADDRESS, client_address(),
+                                          self.config.sessions_per_hour, HOUR)
+        if not verdict.allowed:
+            return self._error(429, "too_many_requests", TOO_MANY_SESSIONS,
+                               headers={"Retry-After": str(verdict.retry_after)})
         token = secrets.token_urlsafe(32)
         hint = wanted.language or request.accept_languages.best
         result = self.ports.runner.open(LIMITS.name, token, language_hint=hint)
@@ -166,6 +188,8 @@ class WebChat:
         400: "The body is not a JSON object, or a field does not fit (the message says "
              "which, in the resident's language).",
         404: "No conversation has that token, or it has ended or expired.",
+        429: _TOO_MANY + " This session sent too many messages this minute; the message "
+                         "was not taken (send it again later).",
     }, path={"token": "The session token from `POST /api/chat/sessions`."})
     def post_message(self, token: str):
         """Send the resident's message and get the replies.
@@ -178,9 +202,12 @@ class WebChat:
         inbound = self.parse((token, request.get_json(silent=True)))
         if isinstance(inbound, tuple):
             return self._error(400, "bad_request", inbound[0], **inbound[1])
-        result = self.ports.runner.handle(inbound, create=False)
+        result = self.ports.runner.handle(inbound, create=False, rate_limit=self.rate_limit)
         if result is None:
             return self._error(404, "unknown_session", GONE)
+        if result.refused:
+            return self._error(429, "too_many_requests", SLOW_DOWN, locale=result.locale,
+                               headers={"Retry-After": str(result.retry_after)})
         # `language` is the conversation's chosen language: the page changes its own
         # language only when this does, never because a reply is in another one.
         replies = Replies(messages=[ChatMessage.of(m) for m in result.replies],
@@ -219,16 +246,17 @@ class WebChat:
         message_id = "file:" + hashlib.sha256(data).hexdigest()
         inbound = Inbound(channel=LIMITS.name, sender=token, message_id=message_id,
                           media=(Media(kind.mime, data=data),))
-        result = self.ports.runner.handle(inbound, create=False)
+        result = self.ports.runner.handle(inbound, create=False, rate_limit=self.rate_limit)
         if result is None:
             return self._error(404, "unknown_session", GONE)
         replies = Replies(messages=[ChatMessage.of(m) for m in result.replies],
                           done=result.done, language=result.locale)
         return jsonify(replies.model_dump())
 
-    def _error(self, status: int, code: str, message: str, **values):
-        """Answer with a kind message in the browser's language (msgids extracted by Babel)."""
+    def _error(self, status: int, code: str, message: str, locale: str | None = None,
+               headers: dict[str, str] | None = None, **values):
+        """Answer with a kind message in the session's language, else the browser's."""
         catalogs = self.ports.catalogs
-        t = catalogs(catalogs.negotiate(request.accept_languages.best) or "en")
+        t = catalogs(locale or catalogs.negotiate(request.accept_languages.best) or "en")
         text = t.gettext(message)
-        return problem(status, code, text % values if values else text)
+        return problem(status, code, text % values if values else text, headers)

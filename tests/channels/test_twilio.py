@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot import ratelimit
 from bot.app import create_app
-from bot.models import Case, CaseEvent, Conversation, Evidence, InboundMessage, SenderRate
+from bot.models import Case, CaseEvent, Conversation, Evidence, InboundMessage, RateCount
 from channels.twilio.messaging import keyword, normalise_number
 from tests.channels.contract import ChannelContract
 from tests.channels.twilio_support import (
@@ -74,7 +74,7 @@ def tw_client(tw):
 def _counts(services) -> dict[str, int]:
     with services.db.read() as session:
         return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                for model in (Conversation, InboundMessage, Case, Evidence, SenderRate)}
+                for model in (Conversation, InboundMessage, Case, Evidence, RateCount)}
 
 
 def _conversation(services, channel: str = "sms", number: str = SAM) -> Conversation:
@@ -310,7 +310,7 @@ def test_counts_are_per_minute_and_kept_in_the_database(tw):
     def count(at):
         with tw.db.write() as session:
             conversation = runner_of(tw).locked(session, "sms", SAM, at)
-            return ratelimit.count(session, conversation, 2, now=at)
+            return ratelimit.count(session, "sms", conversation.sender_index, 2, now=at)
 
     verdicts = [count(t0 + timedelta(seconds=i)) for i in range(4)]
     assert [v.allowed for v in verdicts] == [True, True, False, False]
@@ -318,7 +318,7 @@ def test_counts_are_per_minute_and_kept_in_the_database(tw):
     assert count(t0 + timedelta(minutes=1)).allowed
     assert count(t0 + timedelta(hours=2)).allowed
     with tw.db.read() as session:
-        assert session.scalar(select(func.count()).select_from(SenderRate)) == 1
+        assert session.scalar(select(func.count()).select_from(RateCount)) == 1
 
 
 # ---- awkward messages ------------------------------------------------------------------

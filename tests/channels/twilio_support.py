@@ -116,6 +116,8 @@ class FakeTwilio:
         self.media_failures = 0
         self.media_requests = 0
         self.files: dict[str, tuple[str, bytes]] = {}
+        self.deleted: list[str] = []
+        self.delete_failures = 0
         self.api = _serve(self._api_handler())
         self.storage = _serve(self._storage_handler())
 
@@ -132,6 +134,12 @@ class FakeTwilio:
         url = self.media_url(message_sid, media_sid)
         self.media[url.removeprefix(self.url)] = (content_type, data)
         return url
+
+    def add_recording(self, recording_sid: str, data: bytes) -> str:
+        """Keep a call recording as Twilio does; return its RecordingUrl."""
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}"
+        self.media[path] = ("audio/x-wav", data)
+        return self.url + path
 
     def reply_with(self, status: int, name: str) -> None:
         """Answer the next Messages create with a stored Twilio response body."""
@@ -166,6 +174,25 @@ class FakeTwilio:
                 body.update({"body": form.get("Body", ""), "to": form.get("To"),
                              "from": form.get("From"), "sid": new_sid()})
                 return self.json(201, body)
+
+            def do_DELETE(self):  # noqa: N802
+                if not hmac.compare_digest(self.headers.get("Authorization", ""), fake.auth):
+                    return self.json(401, {"code": 20003, "message": "Authenticate",
+                                           "status": 401})
+                if fake.delete_failures > 0:
+                    fake.delete_failures -= 1
+                    return self.json(503, {"code": 20503, "message": "Service unavailable",
+                                           "status": 503})
+                prefix = f"/2010-04-01/Accounts/{fake.account_sid}/Recordings/"
+                sid = self.path.removeprefix(prefix).removesuffix(".json")
+                if not self.path.startswith(prefix) or \
+                        fake.media.pop(prefix + sid, None) is None:
+                    return self.json(404, {"code": 20404, "message": "Not found",
+                                           "status": 404})
+                fake.deleted.append(sid)
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def do_GET(self):  # noqa: N802
                 fake.media_requests += 1

@@ -228,6 +228,9 @@ def test_evidence_download_is_an_audited_attachment(client, services, staff):
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Not a kept type: never served as HTML, nor named .html.
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"].endswith('.bin"')
     assert response.data == b"<script>alert(1)</script>"
     assert "evidence_downloaded" in _actions(services, reference)
     assert client.get(f"/console/cases/{reference}/evidence/999").status_code == 404

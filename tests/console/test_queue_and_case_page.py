@@ -170,3 +170,15 @@ def test_an_area_mistake_in_the_organisation_file_is_named(tmp_path, entry, erro
     path.write_text(text)
     with pytest.raises(ConfigError, match=re.escape(error)):
         load_organisation(path)
+
+
+def test_queue_filters_by_channel(client, services, staff):
+    reference = report(services, details=False)
+    login(client, "duty1")
+    assert reference in client.get("/console/queue?channel=sms").text
+    assert reference not in client.get("/console/queue?channel=voice").text
+    with services.db.write() as session:
+        session.scalar(select(Case).where(Case.reference == reference)).channel = "voice"
+    assert reference in client.get("/console/queue?channel=voice").text
+    assert 'option value="voice" selected' in client.get("/console/queue?channel=voice").text
+    assert client.get("/console/queue?channel=pigeon").status_code == 400

@@ -149,3 +149,15 @@ def test_which_questions_apply_follows_the_flow(client, services, staff):
     assert "victim_details" in anonymous["applies"]
     assert "monitoring_offer" in named["applies"]
     assert "monitoring_offer" not in anonymous["applies"]
+
+
+def test_an_upload_that_is_not_a_kept_type_is_refused_whatever_it_is_called(
+        client, services, staff):
+    login(client, "duty1")
+    page = b"<!DOCTYPE html><html><script>alert(1)</script></html>"
+    response = _submit(client, BASE, files=[(io.BytesIO(page), "door.png", "image/png")])
+    assert response.status_code == 400
+    assert "door.png: not a photo, video, audio recording or PDF" in response.text
+    with services.db.read() as session:
+        assert session.scalars(select(Case)).all() == []
+        assert session.scalars(select(Evidence)).all() == []

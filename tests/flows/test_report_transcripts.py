@@ -415,14 +415,14 @@ def test_purge_wipes_abandoned_answers_but_never_a_submitted_report(services):
     assert finished.runner.purge_expired(now=later) == 2
     with services.db.read() as session:
         conversations = session.scalars(select(Conversation)).all()
-    assert all(c.state_enc is None for c in conversations)
-    assert sorted(c.phase for c in conversations) == ["closed", "expired"]
+    # The abandoned one, never a case, is gone; the finished one is kept, blanked.
+    assert [(c.phase, c.state_enc) for c in conversations] == [("closed", None)]
     [case] = _cases(services)
     assert services.store.details(case)["reporter_name"] == "Sam Fictional"
     assert case.incident_types == ["name_calling", "threats"]  # details already stored
     purged_at = datetime.now(UTC)
-    abandoned.says("hello")
-    assert "expired" in abandoned.said and abandoned.asked == "immediate_danger"
+    abandoned.says("hello")  # a new conversation: nothing of the old one is left
+    assert "expired" not in abandoned.said and abandoned.asked == "immediate_danger"
 
     with services.db.read() as session:
         kept = session.scalars(select(InboundMessage)).all()

@@ -2,7 +2,7 @@
 the wrong-code counts, and the link from a case to the closed case it continues (issue 15)
 
 Revision ID: i15_followup
-Revises: i12_provider_events
+Revises: i14_channel_limits
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i15_followup"
-down_revision: str | Sequence[str] | None = "i12_provider_events"
+down_revision: str | Sequence[str] | None = "i14_channel_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
