@@ -9,14 +9,14 @@ bot/api_schema.py, and the OpenAPI document (`GET /api/openapi.json`) is generat
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from pydantic import ValidationError
 from sqlalchemy import update
 
-from bot import audit
+from bot import audit, diary, thread
 from bot.api_schema import (
     PERSONAL_FIELDS,
     CaseDetail,
@@ -24,6 +24,8 @@ from bot.api_schema import (
     CasePage,
     CaseSummary,
     ConsentOut,
+    DiaryOut,
+    ThreadCounts,
     TimelineEntry,
     summary_fields,
 )
@@ -195,7 +197,10 @@ def get_case(reference: str):
                 "answer_times": dict(case.answer_times or {}),
                 "timeline": [TimelineEntry.of(e) for e in case.events],
             }
+        counts = thread.counts(session, [case.id]).get(case.id)
         body = CaseDetail(**summary_fields(case, s.org.timezone), restricted=not full,
+                          diary=[DiaryOut.of(e) for e in diary.entries(session, case)],
+                          thread=ThreadCounts(**asdict(counts)) if counts else ThreadCounts(),
                           **personal)
         s.store.record(session, case, "viewed", client.actor, via="api", full=full)
         audit.record(session, client.actor, "api_case_viewed", case, token_id=client.id,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
-from bot.models import Case, CaseEvent, Consent
+from bot.models import Case, CaseEvent, Consent, DiaryEntry
 from flows.report import STRANDS
 
 Status = Literal["new", "open", "closed"]
@@ -145,6 +145,30 @@ class TimelineEntry(BaseModel):
                    detail=dict(event.detail or {}))
 
 
+class DiaryOut(BaseModel):
+    """A diary entry the resident added after the report (no personal text)."""
+
+    received_at: datetime
+    channel: str
+    strands: list[str]
+    incident_types: list[str]
+
+    @classmethod
+    def of(cls, entry: DiaryEntry) -> DiaryOut:
+        """Return the API's shape of a diary entry."""
+        return cls(received_at=entry.received_at, channel=entry.channel,
+                   strands=list(entry.strands or []),
+                   incident_types=list(entry.incident_types or []))
+
+
+class ThreadCounts(BaseModel):
+    """How many messages the case's thread with the reporter holds."""
+
+    from_resident: int = 0
+    from_staff: int = 0
+    unread_by_staff: int = 0
+
+
 class CaseDetail(CaseSummary):
     """A case in full: its answers, personal details, consents and timeline.
 
@@ -168,6 +192,10 @@ class CaseDetail(CaseSummary):
     answer_times: dict[str, str] | None = Field(None, description="When each answer was "
                                                                   "given (ISO 8601).")
     timeline: list[TimelineEntry] | None = None
+    diary: list[DiaryOut] = Field(default_factory=list, description="Diary entries added "
+                                  "after the report, oldest first (no personal text).")
+    thread: ThreadCounts = Field(default_factory=ThreadCounts,
+                                 description="Messages between the reporter and staff.")
 
 
 PERSONAL_FIELDS = frozenset({"answers", "details", "consents", "consents_not_asked",

@@ -28,8 +28,10 @@ from bot import audit
 from bot.models import (
     Base,
     Case,
+    CaseMessage,
     CaseNote,
     Conversation,
+    DiaryEntry,
     Evidence,
     InboundMessage,
     OutboxMessage,
@@ -45,6 +47,9 @@ from flows.types import Phase
 PERSONAL_DATA: dict[str, str] = {
     "cases": "answers and closure reason replaced; erased_at set; plain facts kept",
     "case_notes": "text replaced by a note that it was erased",
+    "case_messages": "text of the case's thread replaced by a note that it was erased",
+    "diary_entries": "the resident's words, when and where removed; strands, incident "
+                     "types, channel and time kept",
     "evidence": "file, source address and checksum removed; type, size and time kept",
     "outbox": "payload emptied; anything still pending is not sent",
     "conversations": "sender, index and state removed once none of its cases is kept",
@@ -86,6 +91,10 @@ def erase_case(session: Session, services, case: Case, actor: str, reason: str,
     case.erased_at = now
     session.execute(update(CaseNote).where(CaseNote.case_id == case.id)
                     .values(text_enc=marker), execution_options=_BULK)
+    session.execute(update(CaseMessage).where(CaseMessage.case_id == case.id)
+                    .values(text_enc=marker), execution_options=_BULK)
+    session.execute(update(DiaryEntry).where(DiaryEntry.case_id == case.id)
+                    .values(details_enc=vault.seal_json({})), execution_options=_BULK)
     evidence = _erase_evidence(session, Evidence.case_id == case.id)
     _erase_outbox(session, vault, OutboxMessage.case_id == case.id)
     session.execute(sql_delete(SubjectIdentifier).where(SubjectIdentifier.case_id == case.id),

@@ -178,6 +178,8 @@ class Case(Base):
     first_contact_hours: Mapped[float | None] = mapped_column(Float)
     # Set when the personal fields were erased (retention or a subject's request, issue 19).
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A diary entry on a closed case opens a new case linked to the old one (issue 15).
+    linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case",
                                                    order_by="CaseEvent.id")
@@ -560,3 +562,66 @@ class SubjectRequest(Base):
     ground: Mapped[str | None] = mapped_column(String(40))
     note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class DiaryEntry(Base):
+    """Something that happened after the report, added by the resident (policy 4.3 diary).
+
+    The plain columns are what staff filter and count on; the resident's words, when and
+    where are sealed in `details_enc`.
+    """
+
+    __tablename__ = "diary_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str] = mapped_column(String(20))
+    strands: Mapped[list] = mapped_column(JSON, default=list)
+    incident_types: Mapped[list] = mapped_column(JSON, default=list)
+    location_type: Mapped[str | None] = mapped_column(String(20))
+    details_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CaseMessage(Base):
+    """One message of a case's thread between the resident and staff; the text is sealed.
+
+    `sender` is "staff" or "resident". `read_at` is when the other side read it: the
+    resident on reconnecting (or the channel carried it), staff on the case page.
+    """
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sender: Mapped[str] = mapped_column(String(10))
+    author: Mapped[str | None] = mapped_column(String(120))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    text_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FollowUpCode(Base):
+    """A case's six-digit follow-up code, stored only as an argon2 hash."""
+
+    __tablename__ = "follow_up_codes"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FollowUpAttempt(Base):
+    """Wrong follow-up codes typed for one reference, keyed by the reference's blind index.
+
+    Keyed by what was typed, not by a case, so an unknown reference is counted (and
+    locked) exactly like a real one and reveals nothing.
+    """
+
+    __tablename__ = "follow_up_attempts"
+
+    reference_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

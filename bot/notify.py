@@ -234,6 +234,27 @@ def case_created(session: Session, services: Services, case: Case,
     return queued > 0
 
 
+def resident_wrote(session: Session, services: Services, case: Case, what: str,
+                   when: datetime) -> bool:
+    """Tell the assigned officer (or whoever is on duty) the resident added to the case.
+
+    One alert per case per hour at most: several entries or replies in a row are one alert.
+    """
+    session.flush()
+    link = _link(services, case)
+    assigned = [t for entry in (*services.org.duty_rota, *services.org.managers)
+                if case.assignee and entry.name == case.assignee for t in entry.targets.items()]
+    targets = list(dict.fromkeys(assigned)) or duty_targets(services, when)
+    queued, _skipped = _queue_targets(
+        session, services, case, "staff_followup", targets,
+        f"Case {case.reference}: the resident added a {what}",
+        f"The resident added a {what} to case {case.reference} ({_flags(case)}).\n{link}\n",
+        f"Reportbot: the resident added a {what} to case {case.reference}. {link}",
+        f"staff_followup:{case.id}:{when.strftime('%Y%m%d%H')}",
+    )
+    return queued > 0
+
+
 def repair_request(session: Session, services: Services, case: Case) -> bool:
     """Ask the repairs team for an urgent repair, with the location only (4.8)."""
     details = services.store.details(case)

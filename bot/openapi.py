@@ -72,7 +72,8 @@ _contract = SpecTree(
 
 def operation(*, tags: Sequence[str], ok: Mapping[int, type[BaseModel]],
               errors: Mapping[int, str], query: type[BaseModel] | None = None,
-              json: type[BaseModel] | None = None, secured: bool = False,
+              json: type[BaseModel] | None = None, form: type[BaseModel] | None = None,
+              secured: bool = False,
               path: Mapping[str, str] | None = None) -> Callable:
     """Mark a view as an API operation with its models and every error it can answer.
 
@@ -87,6 +88,8 @@ def operation(*, tags: Sequence[str], ok: Mapping[int, type[BaseModel]],
         responses[f"HTTP_{code}"] = (ApiError, meaning)
     if json is not None:
         responses["HTTP_413"] = _TOO_LARGE
+    if form is not None and 413 not in errors:
+        responses["HTTP_413"] = _TOO_LARGE
     responses["HTTP_414"] = _URL_TOO_LONG
     responses["HTTP_503"] = _UNAVAILABLE
     # spectree documents a validation error status for every operation; name one the view
@@ -95,7 +98,7 @@ def operation(*, tags: Sequence[str], ok: Mapping[int, type[BaseModel]],
 
     def decorate(view: Callable) -> Callable:
         return _contract.validate(
-            query=query, json=json, resp=Response(**responses), tags=tuple(tags),
+            query=query, json=json, form=form, resp=Response(**responses), tags=tuple(tags),
             security=BEARER if secured else None, skip_validation=True,
             validation_error_status=first_error, path_parameter_descriptions=path,
             operation_id=view.__name__,

@@ -8,6 +8,8 @@ Run daily by `reportbot worker` (and on demand by `reportbot retention`):
 - Files sent during a conversation that never became a report are erased once the
   conversation has been idle longer than the expiry period, like its answers
   (`Conversations.purge_expired`), so an old photo is never attached to a later report.
+- Counts of wrong follow-up codes are forgotten a day after the last attempt, once any
+  lock has run out (bot/followup.py).
 
 Each case is erased in its own small transaction and recorded in the audit log; cases being
 worked on at that moment are skipped and taken the next day.
@@ -22,7 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bot import audit, erasure
+from bot import audit, erasure, followup
 from bot.models import Case, Conversation, Evidence, utcnow
 from bot.services import Services
 
@@ -77,6 +79,8 @@ def run(services: Services, now: datetime | None = None) -> RetentionResult:
                         and case.closed_at < cutoff:
                     erased += erasure.erase_case(session, services, case, ACTOR, reason, now)
     orphans = _orphan_files(services, now)
+    with services.db.write() as session:
+        followup.forget_attempts(session, now)
     if erased or orphans:
         log.info("retention: erased %d case(s) closed before %s and %d unsubmitted file(s)",
                  erased, cutoff.date().isoformat(), orphans)

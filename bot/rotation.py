@@ -28,7 +28,14 @@ from sqlalchemy.orm import Session
 from bot import key_usage, sealed, subjects
 from bot.crypto import Vault
 from bot.db import Database
-from bot.models import Case, Conversation, LoginThrottle, RateCount, TelegramChat
+from bot.models import (
+    Case,
+    Conversation,
+    FollowUpAttempt,
+    LoginThrottle,
+    RateCount,
+    TelegramChat,
+)
 from bot.ratelimit import ADDRESS_KINDS
 
 BATCH_ROWS = 200
@@ -83,6 +90,7 @@ def rotate(db: Database, vault: Vault, *, batch_rows: int = BATCH_ROWS, pause: f
             # Keyed by hashes of names and addresses we never stored: start the counts again.
             session.execute(delete(LoginThrottle))
             session.execute(delete(RateCount).where(RateCount.kind.in_(ADDRESS_KINDS)))
+            session.execute(delete(FollowUpAttempt))
         result.usage = key_usage.check(db, vault)
         if not result.usage.old_keys_in_use or result.resealed + result.reindexed == before:
             break  # done, or nothing more this command can change (see `conflicts`)

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import chatmemo, expiry, notify, ratelimit, survey
+from bot import chatmemo, expiry, followup, notify, ratelimit, survey
+from bot.followup_ports import FollowUpPorts
 from bot.intake import detail_from, draft_from
 from bot.models import Case, Conversation, Evidence, InboundMessage, utcnow
 from bot.outbox import enqueue
@@ -66,7 +67,7 @@ class TurnTx:
 Then = Callable[[TurnTx, TurnResult], None]
 
 
-class _StorePorts:
+class _StorePorts(FollowUpPorts):
     """The flow's side-effect port, bound to this turn's session and conversation."""
 
     def __init__(self, services: Services, session: Session, conversation: Conversation,
@@ -100,6 +101,7 @@ class _StorePorts:
             reference=case.reference, received_at=case.received_at,
             out_of_hours=case.out_of_hours, first_contact_due=case.first_contact_due,
             action_plan_due=case.action_plan_due, hate_related=case.hate_related,
+            follow_up_code=followup.issue(self.session, self.services, case),
         )
 
     def add_detail(self, state: ConversationState, step: str) -> None:

@@ -30,6 +30,9 @@ BLIND_INDEXES: dict[tuple[str, str], str] = {
     ("rate_counts", "key_index"): "per-sender counts (kind = the channel) follow their "
                                   "conversation's sender_index; others (client addresses) "
                                   "are dropped and counted again under the new key",
+    ("follow_up_attempts", "reference_index"): "cleared: wrong follow-up codes are counted "
+                                               "again under the new key (typed references "
+                                               "are not kept to recompute it)",
     ("login_throttle", "key_index"): "cleared: failed sign-ins are counted again under the "
                                      "new key (names and addresses are not kept to recompute "
                                      "it)",

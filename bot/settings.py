@@ -72,6 +72,7 @@ class WebChatSettings:
 
     sessions_per_hour: int = 20
     messages_per_minute: int = 30
+    max_file_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, alias="REPORTBOT_PUBLIC_URL")
     conversation_expiry_days: PositiveInt = Field(7, alias="REPORTBOT_CONVERSATION_EXPIRY_DAYS")
     debug: bool = Field(False, alias="REPORTBOT_DEBUG")
+    webchat_max_file_bytes: PositiveInt = Field(10 * 1024 * 1024,
+                                                alias="REPORTBOT_WEBCHAT_MAX_FILE_BYTES")
 
     twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN", repr=False)
     twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
@@ -291,7 +294,7 @@ class Settings(BaseSettings):
     def webchat(self) -> WebChatSettings:
         """Return the web chat's limits."""
         return WebChatSettings(self.webchat_sessions_per_hour,
-                               self.webchat_messages_per_minute)
+                               self.webchat_messages_per_minute, self.webchat_max_file_bytes)
 
     @property
     def smtp(self) -> SmtpSettings | None:

@@ -29,7 +29,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Case, CaseEvent, CaseNote, Conversation, Evidence, OutboxMessage, utcnow
+from bot.models import (
+    Case,
+    CaseEvent,
+    CaseMessage,
+    CaseNote,
+    Conversation,
+    DiaryEntry,
+    Evidence,
+    OutboxMessage,
+    utcnow,
+)
 from bot.subjects import NAMED, Found
 from flows import places
 from flows.engine import N_, Kind
@@ -98,6 +108,8 @@ class CaseSection:
     timeline: list[Row] = field(default_factory=list)
     notes: list[Row] = field(default_factory=list)
     messages: list[Row] = field(default_factory=list)
+    diary: list[Row] = field(default_factory=list)
+    thread: list[Row] = field(default_factory=list)
 
 
 @dataclass
@@ -175,6 +187,8 @@ def build(session: Session, services, found: Found, locale: str,
                 "timeline": w(N_("What happened to the report")),
                 "notes": w(N_("Notes by our officers")),
                 "messages": w(N_("Messages we sent you")),
+                "diary": w(N_("What you told us later")),
+                "thread": w(N_("Messages between you and us")),
                 "unfinished": w(N_("Answers you had started but not sent"))},
         cases=[_case(session, services, w, case, found.cases[case.id]) for case in cases],
         conversations=[_conversation(services, w, conv) for conv in conversations],
@@ -214,6 +228,13 @@ def _case(session: Session, services, w: _Writer, case: Case, role: str) -> Case
         payload = services.vault.open_json(message.payload_enc) or {}
         if payload.get("text"):
             section.messages.append(Row(w.when(message.created_at), payload["text"]))
+    for entry in session.scalars(select(DiaryEntry).where(DiaryEntry.case_id == case.id)
+                                 .order_by(DiaryEntry.id)):
+        said = services.vault.open_json(entry.details_enc) or {}
+        section.diary.append(Row(w.when(entry.received_at), str(said.get("narrative") or "")))
+    for item in session.scalars(select(CaseMessage).where(CaseMessage.case_id == case.id)
+                                .order_by(CaseMessage.at, CaseMessage.id)):
+        section.thread.append(Row(w.when(item.at), services.vault.open_text(item.text_enc)))
     return section
 
 

@@ -28,6 +28,7 @@ class Receipt:
     first_contact_due: datetime
     action_plan_due: datetime
     hate_related: bool
+    follow_up_code: str | None = None
 
 
 RTL_LOCALES = frozenset({"ar", "ur", "fa", "he", "ps", "ckb", "yi"})
@@ -67,6 +68,15 @@ def acknowledgement(state: ConversationState, ctx: TurnContext,
         t.gettext("Your reference number is %(reference)s. Please keep it.")
         % {"reference": isolate(receipt.reference, loc)},
     ]
+    if receipt.follow_up_code:
+        first.append(t.gettext("Your follow-up code is %(code)s. Keep it private: with your "
+                               "reference number it lets you add to your report or read our "
+                               "messages, on any of our channels.")
+                     % {"code": isolate(receipt.follow_up_code, loc)})
+    if receipt.follow_up_code and ctx.channel == "webchat":
+        first.append(t.gettext("Leaving this site quickly clears this page, so please keep "
+                               "your reference number and code somewhere safe: copy them, or "
+                               "write them down."))
     if receipt.hate_related:
         first.append(t.gettext("We treat this as a hate incident and a high priority."))
     if a.get("anonymous") == "named":

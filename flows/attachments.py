@@ -52,6 +52,8 @@ class Attachments:
             return (self.details_offer(state, ctx),)
         if state.phase is Phase.CHANGING:
             return (self._ask_section(state, ctx),)
+        if state.phase in (Phase.RECONNECTING, Phase.FOLLOWING_UP):
+            return self.follow_up_again(state, ctx)
         if state.phase is Phase.SUBMITTED:
             t = ctx.translate(state.locale)
             return (self._say(self.after_submit(state, t), ctx, state.locale, done=True),)

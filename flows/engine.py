@@ -28,11 +28,14 @@ from flows import places
 from flows.answers import Commands, Invalid, match_command, offered_options, parse_answer
 from flows.attachments import Attachments
 from flows.details import OFFER_STEP, DetailsPhase
+from flows.diary import DiaryPhase
 from flows.errors import FlowDefinitionError
+from flows.followup import FollowUpPhase
 from flows.language import LanguageChoice, is_rtl
 from flows.messages import Choice, Inbound, Outbound, Progress
 from flows.partial import RECORDED_ANSWER, PartialReport
 from flows.progress import progress
+from flows.reconnect import Reconnect
 from flows.types import (
     N_,
     Answers,
@@ -56,7 +59,8 @@ __all__ = [
 ]
 
 
-class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport):
+class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport, Reconnect, FollowUpPhase,
+           DiaryPhase):
     """A validated list of steps plus the hooks that give a flow its meaning.
 
     Args:
@@ -67,6 +71,8 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport):
         help_text: returns help for the step being asked.
         review_step: id of the step that shows the summary and offers submit / change.
         assume: typical answers, used only to estimate progress before the real ones.
+        diary: the questions of a diary entry (`flows.diary.diary_steps`); with them a
+            resident can come back to a submitted report (`flows.followup`).
 
     Raises:
         FlowDefinitionError: on duplicate ids, unknown sections, choice steps without
@@ -86,6 +92,7 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport):
         submit_option: str = "submit",
         change_option: str = "change",
         assume: Mapping[str, Any] | None = None,
+        diary: Sequence[Step] = (),
     ) -> None:
         self.steps = tuple(steps)
         self.sections = {s.id: s for s in sections}
@@ -98,6 +105,7 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport):
         self.submit_option = submit_option
         self.change_option = change_option
         self.assume = dict(assume or {})
+        self.diary = tuple(diary)
         self._check()
 
     def _check(self) -> None:
@@ -208,9 +216,13 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport):
                                       state.locale)
                 return Turn(state, (help_text, self.language_menu(state.locale, ctx)))
             return self._choose_language(state, inbound, ctx)
+        if state.phase is Phase.SUBMITTED and self.diary and state.reference:
+            return self.returning(state, inbound, ctx)
         if state.phase is Phase.SUBMITTED:
             text = self.after_submit(state, t)
             return Turn(state, (self._say(text, ctx, state.locale, done=True),))
+        if state.phase in (Phase.RECONNECTING, Phase.FOLLOWING_UP):
+            return self.follow_up_turn(state, inbound, ctx, command)
         if state.phase is Phase.OFFERING_DETAILS:
             return self._answer_offer(state, inbound, ctx, command)
         if command == Commands.HELP:
@@ -229,6 +241,11 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport):
             return self._change_section(state, inbound, ctx)
 
         step = self._current(state)
+        if self.offers_reconnect(step.id, state):
+            reconnect = self.wants_reconnect(state, inbound, ctx,
+                                             len(offered_options(step, ctx)))
+            if reconnect is not None:
+                return reconnect
         # Files sent with words are kept (the runner stored them) and said so; the words
         # still answer the question when they can.
         recorded = command == Commands.RECORDED and step.kind is Kind.TEXT
@@ -390,6 +407,8 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport):
         prompt = step.prompt(t, state.answers) if callable(step.prompt) else \
             t.gettext(step.prompt)
         choices = tuple(Choice(o.id, t.gettext(o.label)) for o in offered_options(step, ctx))
+        if self.offers_reconnect(step.id, state):
+            choices = (*choices, self.reconnect_choice(ctx, state.locale))
         return self._render_question(
             step.id, prompt, choices, multiple=step.kind is Kind.MULTI,
             locale=state.locale, ctx=ctx, text_input=step.kind is Kind.TEXT,

@@ -77,6 +77,8 @@ class LanguageChoice:
         done = self._say(t.gettext("Thank you. We will use this language."), ctx, state.locale)
         if state.phase is Phase.SUBMITTED:
             return Turn(state, (done,))
+        if state.phase in (Phase.RECONNECTING, Phase.FOLLOWING_UP):
+            return Turn(state, (done, *self.follow_up_again(state, ctx)))
         if state.phase is Phase.OFFERING_DETAILS:
             return Turn(state, (done, self.details_offer(state, ctx)))
         if state.phase is Phase.CHANGING:

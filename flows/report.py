@@ -22,6 +22,7 @@ from typing import Any
 from flows import places
 from flows.acknowledgement import acknowledgement, isolate
 from flows.contact import check_contact, contact_prompt
+from flows.diary import diary_steps
 from flows.engine import (
     N_,
     Answers,
@@ -391,4 +392,5 @@ def build_flow() -> Flow:
     return Flow(
         REPORT_STEPS, SECTIONS, greeting=_greeting, complete=acknowledgement,
         help_text=_help, after_submit=_after_submit, assume=TYPICAL_ANSWERS,
+        diary=diary_steps({s.id: s for s in REPORT_STEPS}),
     )

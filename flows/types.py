@@ -36,7 +36,10 @@ class Phase(Enum):
     change there; PAUSED: waiting for the resident to come back). After the report is sent
     and acknowledged, OFFERING_DETAILS waits for the answer to "would you add details?",
     ADDING_DETAILS asks the optional details (each stored on the case as it arrives), and
-    SUBMITTED is the end. CHOOSING_LANGUAGE can interrupt any of them.
+    SUBMITTED is the end of the report itself. A resident who writes again (or who comes
+    back from any channel with their reference and follow-up code: RECONNECTING) is
+    FOLLOWING_UP their report: a menu, diary entries, the case's messages, its status.
+    CHOOSING_LANGUAGE can interrupt any of them.
     """
 
     ACTIVE = "active"
@@ -46,11 +49,14 @@ class Phase(Enum):
     OFFERING_DETAILS = "offering_details"
     ADDING_DETAILS = "adding_details"
     SUBMITTED = "submitted"
+    RECONNECTING = "reconnecting"
+    FOLLOWING_UP = "following_up"
 
     @property
     def report_sent(self) -> bool:
-        """Return whether the report has been stored and acknowledged in this phase."""
-        return self in (Phase.OFFERING_DETAILS, Phase.ADDING_DETAILS, Phase.SUBMITTED)
+        """Return whether the conversation is about a stored, acknowledged case."""
+        return self in (Phase.OFFERING_DETAILS, Phase.ADDING_DETAILS, Phase.SUBMITTED,
+                        Phase.FOLLOWING_UP)
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,23 @@ class ConversationState:
 
 
 @dataclass(frozen=True)
+class ThreadItem:
+    """One message of a case's thread as the resident sees it: who, when, what."""
+
+    sender: str  # "staff" or "resident"
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """Where a case is, as codes the flow says in plain words (no names, no other people)."""
+
+    stage: str  # received, looking, contacted, plan, closed
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
 class Language:
     """A language the resident may choose, named in its own script."""
 
@@ -208,6 +231,29 @@ class Ports(Protocol):
 
     def add_detail(self, state: ConversationState, step: str) -> None:
         """Store one detail answered after the acknowledgement on the submitted case."""
+
+    # ---- following up a report (flows.followup) -------------------------------------
+
+    def reference_in(self, text: str) -> str | None:
+        """Return the well-formed case reference `text` is, normalised, or None."""
+
+    def follow_up(self, reference: str, code: str) -> str:
+        """Check a reference and code: "ok" (now following that case), "wrong" or "locked"."""
+
+    def report_answers(self, reference: str) -> Mapping[str, Any]:
+        """Return the case's answers that decide which details apply (text ones as None)."""
+
+    def case_status(self, reference: str) -> CaseStatus:
+        """Return where the case is now."""
+
+    def read_thread(self, reference: str, unread_only: bool) -> list[ThreadItem]:
+        """Return the case's messages in order, marking the staff ones read by the resident."""
+
+    def reply(self, reference: str, text: str) -> None:
+        """Add the resident's message to the case's thread and tell the officer."""
+
+    def add_diary(self, state: ConversationState, entry: Mapping[str, Any]) -> str:
+        """Store a diary entry on the case (or a linked new one); return its reference."""
 
 
 @dataclass(frozen=True)

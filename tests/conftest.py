@@ -46,6 +46,9 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **extra: str)
         or f"sqlite:///{tmp_path / 'instance' / 'reportbot.sqlite'}",
         "REPORTBOT_SECRET_KEY": TEST_SECRET,
         "REPORTBOT_ORG_FILE": str(english_only_org(tmp_path)),
+        # A cheap argon2 profile: every report hashes a follow-up code (issue 15).
+        "REPORTBOT_ARGON2_TIME_COST": "1", "REPORTBOT_ARGON2_MEMORY_COST": "64",
+        "REPORTBOT_ARGON2_PARALLELISM": "1",
         # Tests play whole conversations in a moment; the limits' own tests set these low.
         "REPORTBOT_WEBCHAT_SESSIONS_PER_HOUR": "100000",
         "REPORTBOT_WEBCHAT_MESSAGES_PER_MINUTE": "100000",

@@ -1,5 +1,6 @@
 """Golden conversations: every enabled language on every channel, the essentials to the
-acknowledgement and then every optional detail, typed the way a resident on a basic phone
+acknowledgement and then every optional detail, then the follow-up menu and the report's
+status on writing again, typed the way a resident on a basic phone
 would (numbers and words, a free-text question skipped by its number), with no English
 leaking into a non-English conversation and nothing asking for opt-out words."""
 
@@ -16,6 +17,8 @@ from bot.models import Case
 from bot.org import load_organisation
 from bot.services import build_services
 from bot.settings import DEMO_ORG_FILE
+from flows.acknowledgement import isolate
+from flows.followup import STAGES
 from tests.channels.fake_telegram import FakeBotApi
 from tests.channels.telegram_support import TOKEN, TelegramResident, telegram_env
 from tests.channels.test_telegram import webhook_poster
@@ -98,8 +101,17 @@ def test_full_report_in_every_language_on_every_channel(golden, fake_telegram, c
     seen = resident.says(str(position))
     for typed in transcript(channel):
         seen += resident.says(typed)
+    # Writing again follows the report up: the menu, then "How is my report going?" (4).
+    menu = resident.says("x")
+    status = resident.says("4")
+    seen += menu + status
     with services.db.read() as session:
         [case] = session.scalars(select(Case)).all()
+    t = services.catalogs(language)
+    asked = t.gettext("What would you like to do about your report %(reference)s?") \
+        % {"reference": isolate(case.reference, language)}
+    assert asked in "\n".join(menu)
+    assert t.gettext(STAGES["received"]) in "\n".join(status)
     assert case.language == language and case.channel == channel
     assert case.hate_related and case.strands == ["ethnic_origin", "religion"]
     assert case.incident_types == ["name_calling", "threats"]

@@ -85,14 +85,14 @@ def test_rotation_refuses_an_unknown_blind_index(services):
 def test_a_table_added_later_is_rotated_too(services):
     """Rotation reads the live schema: a sealed column nobody listed is re-sealed."""
     with services.db.write() as session:
-        session.execute(text("CREATE TABLE diary_entries (id INTEGER PRIMARY KEY, "
+        session.execute(text("CREATE TABLE later_table (id INTEGER PRIMARY KEY, "
                              "entry_enc BLOB)"))
-        session.execute(text("INSERT INTO diary_entries (id, entry_enc) VALUES (1, :t)"),
+        session.execute(text("INSERT INTO later_table (id, entry_enc) VALUES (1, :t)"),
                         {"t": services.vault.seal("a fictional diary entry")})
     rotated = _with_keys(services, NEW_SECRET, TEST_SECRET)
     rotation.rotate(rotated.db, rotated.vault)
     with rotated.db.read() as session:
-        token = session.scalar(text("SELECT entry_enc FROM diary_entries"))
+        token = session.scalar(text("SELECT entry_enc FROM later_table"))
     assert Vault((NEW_SECRET,)).open_text(bytes(token)) == "a fictional diary entry"
     rotated.db.dispose()
 

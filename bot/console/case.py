@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot import filetypes
-from bot.console import audit, casework, forms, messaging, wording
+from bot.console import audit, casework, forms, messaging, threads, wording
 from bot.console.permissions import actions_for
 from bot.console.queue import summary
 from bot.console.web import (
@@ -128,6 +128,7 @@ def case_page(reference: str):
                 reach=messaging.reachability(case, conversation, details,
                                              reply_channels()),
                 closure_reason=s.vault.open_text(case.closure_reason_enc),
+                **threads.case_context(session, s, case),
                 consents=list(case.consents),
             )
         staff = session.scalars(select(StaffUser.username).where(
@@ -362,6 +363,12 @@ def message(reference: str):
         conversation = casework.conversation_of(session, case)
         reach = messaging.reachability(case, conversation, s.store.details(case),
                                        reply_channels())
+        if not reach.possible and reach.waits:
+            locale = s.catalogs.negotiate(case.language) or "en"
+            if not threads.leave(session, s, case, messaging.render(
+                    s, case, form.template.data, locale), _me()):
+                return "That message was already left."
+            return "Message left for the reporter: they will see it when they reconnect."
         if not reach.possible:
             raise casework.ActionRefused("Not sent: " + " ".join(reach.refusals))
         if reach.warnings and not form.confirm_safe.data:

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from bot import thread
 from bot.console import audit
 from bot.models import Case, Conversation, utcnow
 from bot.outbox import enqueue
@@ -42,6 +43,9 @@ class Reachability:
 
     refusals: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # No channel can carry it now, but the message can wait in the case's thread until
+    # the reporter reconnects with their reference and follow-up code (issue 15).
+    waits: bool = False
 
     @property
     def possible(self) -> bool:
@@ -58,9 +62,14 @@ def reachability(case: Case, conversation: Conversation | None, details: dict,
     result = Reachability()
     if case.anonymous:
         result.refusals.append("The reporter chose to stay anonymous.")
-    if conversation is None or conversation.channel not in reply_later:
+    carried = conversation is not None and conversation.channel in reply_later
+    if not carried:
         result.refusals.append(f"The report came by {case.channel}, which cannot carry a "
                                "message later.")
+    # The thread can still hold it until they reconnect with reference and code.
+    result.waits = bool(result.refusals) and case.erased_at is None
+    if not carried:
+        pass
     elif conversation.phase == "erased":
         result.refusals.append("The resident's contact details were erased (retention or "
                                "their request).")
@@ -105,6 +114,10 @@ def send(session: Session, services, case: Case, conversation: Conversation, tem
         conversation_id=conversation.id, case_id=case.id,
     ) is not None
     if queued:
+        # The thread keeps every message to the reporter; this one the channel carries.
+        thread.add(session, services.vault, case, thread.STAFF,
+                   render(services, case, template, locale), author=actor,
+                   channel=conversation.channel, read=True)
         services.store.record(session, case, "message_queued", actor, template=template,
                               channel=conversation.channel)
         audit.record(session, actor, "message_queued", case, template=template)

@@ -69,8 +69,11 @@
   }
 
   // A case reference (K7QMX-9RDT4) is shown in bold and never split across lines, nor is a
-  // phone number: the resident has to read them out or copy them. Built from text nodes only.
-  var KEEP_TOGETHER = /([2-9A-Y]{5}-[2-9A-Y]{5})|(\+?\d[\d ]{6,14}\d)/g;
+  // phone number: the resident has to read them out or copy them. Phone numbers open the
+  // dialler and e-mail addresses the mail app. Built from text nodes only.
+  var KEEP_TOGETHER = /([2-9A-Y]{5}-[2-9A-Y]{5})|(\+?\d[\d ]{6,14}\d)|([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+  var REFERENCE = /[2-9A-Y]{5}-[2-9A-Y]{5}/;
+  var CODE = /(^|[^\d])(\d{6})(?!\d)/;
 
   function appendText(node, text) {
     var at = 0;
@@ -78,12 +81,34 @@
     KEEP_TOGETHER.lastIndex = 0;
     while ((match = KEEP_TOGETHER.exec(text)) !== null) {
       if (match.index > at) node.appendChild(document.createTextNode(text.slice(at, match.index)));
-      node.appendChild(el(match[1] ? "strong" : "span",
-        { "class": match[1] ? "keep ref" : "keep" }, match[0]));
+      if (match[1]) {
+        node.appendChild(el("strong", { "class": "keep ref" }, match[0]));
+      } else if (match[2]) {
+        node.appendChild(el("a", { "class": "keep", href: "tel:" + match[0].replace(/ /g, "") },
+          match[0]));
+      } else {
+        node.appendChild(el("a", { href: "mailto:" + match[0] }, match[0]));
+      }
       at = match.index + match[0].length;
     }
     if (at < text.length) node.appendChild(document.createTextNode(text.slice(at)));
     return node;
+  }
+
+  // The reference and follow-up code can be copied in one tap, to keep them somewhere safe:
+  // leaving the site quickly clears this page.
+  function copyButton(text) {
+    var reference = text.match(REFERENCE);
+    if (!reference || !navigator.clipboard) return null;
+    var code = text.slice(reference.index).match(CODE);
+    var copied = reference[0] + (code ? " " + code[2] : "");
+    var button = el("button", { type: "button", "class": "btn btn-secondary btn-copy",
+      "data-action": "copy" }, str.copy);
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(copied).then(function () { setStatus(str.copied); },
+        function () { /* the text stays on the page to copy by hand */ });
+    });
+    return button;
   }
 
   function clearChildren(node) {
@@ -260,6 +285,8 @@
     } else {
       var textId = nextId("m");
       wrap.appendChild(appendText(el("p", { "class": "msg-text", id: textId }), text));
+      var copy = copyButton(text);
+      if (copy) wrap.appendChild(copy);
       if (choices.length) {
         var group = el("div", { "class": "choices", role: "group", "aria-labelledby": textId });
         choices.forEach(function (choice) {
@@ -580,7 +607,7 @@
   function readStrings(node) {
     var names = ["you", "them", "retrying", "notSent", "failed", "retry", "startFailed",
       "server", "welcomeBack", "expired", "tickOne", "done", "finished", "new", "sending",
-      "hintText", "hintChoice"];
+      "hintText", "hintChoice", "copy", "copied", "uploading", "uploadFailed"];
     var out = {};
     names.forEach(function (name) {
       var attr = "data-str-" + name.replace(/[A-Z]/g, function (c) { return "-" + c.toLowerCase(); });
@@ -606,6 +633,14 @@
     apiBase = root.getAttribute("data-api");
     pageLang = root.getAttribute("data-lang") || document.documentElement.lang || "en";
     str = readStrings(root);
+    window.reportbotChat = {
+      token: function () { return state.token; },
+      canSend: function () { return !busy && !state.done && !!state.token; },
+      echo: renderMine,
+      accept: function (data) { accept(data, true); },
+      status: setStatus,
+      strings: str
+    };
 
     exitLink.addEventListener("click", quickExit);
     document.addEventListener("keydown", onKeyDown, true);

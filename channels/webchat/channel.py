@@ -7,6 +7,7 @@ token (`webhooks = True`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, jsonify, render_template, request
 from pydantic import ValidationError
 
+from bot import filetypes
 from bot.openapi import operation, problem
 from bot.ratelimit import HOUR, WEBCHAT_ADDRESS
 from bot.turns import RateLimit
@@ -27,8 +29,9 @@ from channels.webchat.schema import (
     Replies,
     SendMessage,
     SessionOpened,
+    UploadFile,
 )
-from flows.messages import Inbound, Outbound
+from flows.messages import Inbound, Media, Outbound
 
 if TYPE_CHECKING:
     from bot.settings import WebChatSettings
@@ -51,6 +54,12 @@ _REFUSALS = {
     "client_id": gettext("client_id must be a short id."),
 }
 _TOO_LONG = gettext("Please keep a message under %(limit)d characters.")
+_NO_FILE = gettext("Please choose a file to send.")
+_TOO_BIG = gettext("This file is too big. Please send a file smaller than %(size)d MB.")
+_WRONG_KIND = gettext("We cannot take this kind of file. Please send a photo, a video, a "
+                      "voice recording or a PDF.")
+# The multipart envelope around the file: boundaries, headers, a client id.
+_FORM_OVERHEAD = 16 * 1024
 # The same words as the SMS limit's notice (one msgid, already in every catalog).
 SLOW_DOWN = gettext("You are sending messages faster than we can read them. Please wait a "
                     "minute, then send your last answer again.")
@@ -80,6 +89,7 @@ class WebChat:
         self.ports = ports
         self.config = config
         self.rate_limit = RateLimit(config.messages_per_minute, SLOW_DOWN)
+        self.max_file_bytes = config.max_file_bytes
         self.blueprint = self._routes()
 
     def parse(self, payload: tuple[str, Any]) -> Inbound | tuple[str, dict]:
@@ -120,6 +130,8 @@ class WebChat:
                         methods=["POST"])
         bp.add_url_rule("/api/chat/sessions/<token>/messages", "post_message",
                         self.post_message, methods=["POST"])
+        bp.add_url_rule("/api/chat/sessions/<token>/files", "post_file", self.post_file,
+                        methods=["POST"])
         return bp
 
     def page(self):
@@ -198,6 +210,45 @@ class WebChat:
                                headers={"Retry-After": str(result.retry_after)})
         # `language` is the conversation's chosen language: the page changes its own
         # language only when this does, never because a reply is in another one.
+        replies = Replies(messages=[ChatMessage.of(m) for m in result.replies],
+                          done=result.done, language=result.locale)
+        return jsonify(replies.model_dump())
+
+    @operation(tags=["web chat"], form=UploadFile, ok={200: Replies}, errors={
+        400: "No file in the form.",
+        404: "No conversation has that token, or it has ended or expired.",
+        413: "The file is larger than REPORTBOT_WEBCHAT_MAX_FILE_BYTES (10 MB by default).",
+        415: "The file's content is not a kind we keep (photos, videos, voice recordings, "
+             "PDF).",
+    }, path={"token": "The session token from `POST /api/chat/sessions`."})
+    def post_file(self, token: str):
+        """Send a photo or file with the report, as evidence.
+
+        It is kept sealed with its SHA-256, like files from the other channels, and the
+        replies thank the resident and ask the question again. The same file sent again
+        in the conversation (a retry) is kept once.
+        """
+        if not _TOKEN.match(token):
+            return self._error(404, "unknown_session", GONE)
+        request.max_content_length = self.max_file_bytes + _FORM_OVERHEAD
+        size_mb = max(1, self.max_file_bytes // (1024 * 1024))
+        if (request.content_length or 0) > self.max_file_bytes + _FORM_OVERHEAD:
+            return self._error(413, "request_entity_too_large", _TOO_BIG, size=size_mb)
+        upload = request.files.get("file")
+        if upload is None:
+            return self._error(400, "bad_request", _NO_FILE)
+        data = upload.stream.read(self.max_file_bytes + 1)
+        if len(data) > self.max_file_bytes:
+            return self._error(413, "request_entity_too_large", _TOO_BIG, size=size_mb)
+        kind = filetypes.sniff(data) if data else None
+        if kind is None:
+            return self._error(415, "unsupported_media_type", _WRONG_KIND)
+        message_id = "file:" + hashlib.sha256(data).hexdigest()
+        inbound = Inbound(channel=LIMITS.name, sender=token, message_id=message_id,
+                          media=(Media(kind.mime, data=data),))
+        result = self.ports.runner.handle(inbound, create=False, rate_limit=self.rate_limit)
+        if result is None:
+            return self._error(404, "unknown_session", GONE)
         replies = Replies(messages=[ChatMessage.of(m) for m in result.replies],
                           done=result.done, language=result.locale)
         return jsonify(replies.model_dump())

@@ -45,6 +45,15 @@ class SendMessage(_Body):
                           "answered with the same replies and changes nothing.")
 
 
+class UploadFile(BaseModel):
+    """A photo, video, voice recording or PDF, sent as `multipart/form-data`."""
+
+    file: bytes = Field(description="The file. Its type is judged by its content, never by "
+                                    "its name or declared type; see the errors. The same "
+                                    "file sent again in a conversation (a retry) is kept "
+                                    "once and answered with the same replies.")
+
+
 class ChatChoice(BaseModel):
     """A selectable answer: a stable id and its label in the resident's language."""
 

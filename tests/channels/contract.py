@@ -7,9 +7,11 @@ the texts the resident would see. The contract then checks the promises every ch
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
-from bot.models import Case, Consent, InboundMessage
+from bot.models import Case, Consent, DiaryEntry, InboundMessage
 from bot.reference import normalise
 from tests.helpers import (
     ANONYMOUS_REPORT,
@@ -18,6 +20,7 @@ from tests.helpers import (
     THIRD_PARTY_REPORT,
     VICTIM_DETAILS,
     VICTIM_REPORT,
+    Resident,
 )
 
 OPT_OUT_WORDS = ("STOP", "END", "QUIT", "CANCEL", "UNSUBSCRIBE", "STOPALL")
@@ -147,3 +150,56 @@ class ChannelContract:
             seen += resident.says(message if isinstance(message, str) else message[0])
         words = {w.strip(".,:;!?()\"'").upper() for text in seen for w in text.split()}
         assert not words & set(OPT_OUT_WORDS)
+
+    # ---- following up after the acknowledgement (issue 15) -----------------------------
+
+    def _reported(self, app, services) -> tuple[ChannelResident, str, str]:
+        """Report here; return the resident, the reference and the follow-up code."""
+        resident = self.resident(app, services)
+        resident.start()
+        seen = " ".join(self._play(resident, VICTIM_REPORT))
+        [code] = re.findall(r"follow-up code is \u2068?(\d{6})", seen)
+        self._play(resident, NOT_NOW)
+        return resident, self._case(services).reference, code
+
+    def test_returning_on_the_same_identity_adds_a_diary_entry(self, app, services):
+        resident, reference, _code = self._reported(app, services)
+        assert reference in " ".join(resident.says("hello"))
+        self._play(resident, [("1", None), ("They wrote on my door again.", None),
+                              ("yesterday", None), ("1", None), ("1", None),
+                              ("graffiti", None)])
+        done = " ".join(resident.says("none"))
+        assert f"added this to your report {reference}" in done.replace("\u2068", "") \
+            .replace("\u2069", "")
+        with services.db.read() as session:
+            [entry] = session.scalars(select(DiaryEntry)).all()
+        assert entry.channel == self.channel and entry.incident_types == ["graffiti"]
+        assert "graffiti" in self._case(services).incident_types
+
+    def test_returning_from_another_channel_with_reference_and_code(self, app, services):
+        elsewhere = "sms" if self.channel != "sms" else "webchat"
+        other = Resident(services, channel=elsewhere, sender="+447700900999")
+        other.follow(ANONYMOUS_REPORT)
+        [code] = re.findall(r"(\d{6})", other.said.replace("\u2068", "").replace("\u2069", ""))
+        reference = self._case(services).reference
+        resident = self.resident(app, services)
+        resident.start()
+        assert "follow-up code" in " ".join(resident.says(reference))
+        assert reference in " ".join(resident.says(code))
+        assert "has been received" in " ".join(resident.says("4"))
+
+    def test_wrong_codes_lock_the_reference(self, app, services):
+        other = Resident(services, channel="terminal", sender="elsewhere")
+        other.follow(ANONYMOUS_REPORT)
+        [code] = re.findall(r"(\d{6})", other.said.replace("\u2068", "").replace("\u2069", ""))
+        reference = self._case(services).reference
+        resident = self.resident(app, services)
+        resident.start()
+        wrong = "123456" if code != "123456" else "654321"
+        for _ in range(4):
+            resident.says(reference)
+            assert "could not match" in " ".join(resident.says(wrong))
+        resident.says(reference)
+        assert "too many tries" in " ".join(resident.says(wrong))
+        resident.says(reference)
+        assert "too many tries" in " ".join(resident.says(code))

@@ -44,7 +44,7 @@ def test_session_messages_use_stable_ids(client):
     assert response.status_code == 201 and len(body["session"]) >= 32
     question = body["messages"][-1]
     assert question["question"] == "immediate_danger"
-    assert [c["id"] for c in question["choices"]] == ["yes", "no"]
+    assert [c["id"] for c in question["choices"]] == ["yes", "no", "have_reference"]
     assert question["multiple"] is False and question["lang"] == "en"
     assert response.headers["Cache-Control"] == "no-store"
 

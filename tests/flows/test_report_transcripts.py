@@ -125,7 +125,8 @@ def test_not_now_ends_with_the_report_as_it_is(services):
     resident.follow([("no", None)])
     assert resident.done and "sent as it is" in resident.said
     resident.says("anything else?")
-    assert "Your report has been sent" in resident.said
+    # Writing again follows the report up (issue 15): the menu, never a second report.
+    assert "Welcome back" in resident.said and resident.asked == "follow_up_menu"
     [case] = _cases(services)
     assert case.incident_types == [] and "evidence" not in case.answers
 
