@@ -241,7 +241,7 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport, Reconnect, 
             return self._change_section(state, inbound, ctx)
 
         step = self._current(state)
-        if self.offers_reconnect(step.id, state):
+        if self.offers_reconnect(step.id, state, ctx):
             reconnect = self.wants_reconnect(state, inbound, ctx,
                                              len(offered_options(step, ctx)))
             if reconnect is not None:
@@ -407,7 +407,7 @@ class Flow(LanguageChoice, DetailsPhase, Attachments, PartialReport, Reconnect, 
         prompt = step.prompt(t, state.answers) if callable(step.prompt) else \
             t.gettext(step.prompt)
         choices = tuple(Choice(o.id, t.gettext(o.label)) for o in offered_options(step, ctx))
-        if self.offers_reconnect(step.id, state):
+        if self.offers_reconnect(step.id, state, ctx):
             choices = (*choices, self.reconnect_choice(ctx, state.locale))
         return self._render_question(
             step.id, prompt, choices, multiple=step.kind is Kind.MULTI,

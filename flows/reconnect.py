@@ -19,15 +19,19 @@ CODE_STEP = "follow_up_code"
 HAVE_REFERENCE_LABEL = N_("I already have a reference number")
 EXAMPLE_REFERENCE = "K7QMX-9RDT4"
 CODE_DIGITS = 6
+# Channels where nothing can be typed: a reference has letters, which a phone keypad cannot
+# give, so a caller is not offered "I already have a reference number".
+_SPOKEN = frozenset({"voice"})
 
 
 class Reconnect:
     """Asking for the reference and code; mixed into `Flow`."""
 
-    def offers_reconnect(self, step_id: str, state: ConversationState) -> bool:
+    def offers_reconnect(self, step_id: str, state: ConversationState,
+                         ctx: TurnContext) -> bool:
         """Return whether this question is the greeting's, where a reference may be given."""
         return (state.phase is Phase.ACTIVE and not state.answers and bool(self.diary)
-                and step_id == self.essentials[0].id)
+                and step_id == self.essentials[0].id and ctx.channel not in _SPOKEN)
 
     def reconnect_choice(self, ctx: TurnContext, locale: str) -> Choice:
         """Return the greeting's extra choice: "I already have a reference number"."""

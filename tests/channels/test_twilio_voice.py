@@ -261,3 +261,13 @@ def test_a_failed_deletion_is_retried_by_the_outbox_and_the_recording_kept(line,
         session.execute(OutboxMessage.__table__.update().values(next_attempt_at=_past()))
     assert build_outbox(client.application.extensions["reportbot.assembly"]).run_once() == 1
     assert fake.deleted == caller.recordings
+
+
+def test_a_caller_is_not_offered_a_reference_they_could_not_key_in(line, client, fake):
+    """The chat's "I already have a reference number" needs letters; a keypad has none."""
+    caller = Caller(client, fake=fake)
+    caller.call()
+    caller.press(LANGUAGE_KEYS["en"])
+    spoken = " ".join(caller.said)
+    assert "danger" in spoken
+    assert "reference" not in spoken.lower()
