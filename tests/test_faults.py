@@ -67,24 +67,33 @@ def test_sigkill_of_a_worker_mid_conversation_loses_nothing(tmp_path, db_url):
     residents, problems, retries = 8, [], []
     started = threading.Event()
 
+    def post(client: httpx.Client, url: str, body: dict, expected: int) -> httpx.Response | None:
+        """Post like the page does: the same body again after a dropped connection."""
+        for attempt in range(30):
+            try:
+                response = client.post(url, json=body)
+                if response.status_code == expected:
+                    return response
+            except httpx.TransportError:
+                pass
+            retries.append(1)
+            time.sleep(0.1 * (attempt + 1))
+        return None
+
     def resident() -> None:
         with httpx.Client(timeout=10) as client:
-            token = client.post(f"{base}/api/chat/sessions", json={}).json()["session"]
+            # A slow start may still be opening its session when the worker is killed.
+            opened = post(client, f"{base}/api/chat/sessions", {}, 201)
+            if opened is None:
+                problems.append("could not open a session")
+                return
+            token = opened.json()["session"]
             for i, text in enumerate(answers):
                 if i == 8:
                     started.set()
                 body = {"text": text, "client_id": uuid.uuid4().hex}
-                for attempt in range(30):
-                    try:
-                        response = client.post(
-                            f"{base}/api/chat/sessions/{token}/messages", json=body)
-                        if response.status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    retries.append(1)
-                    time.sleep(0.1 * (attempt + 1))
-                else:
+                response = post(client, f"{base}/api/chat/sessions/{token}/messages", body, 200)
+                if response is None:
                     problems.append(f"gave up at turn {i}")
                     return
                 expected = VICTIM_REPORT[i][1]

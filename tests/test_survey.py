@@ -154,7 +154,10 @@ def test_a_reply_that_is_not_an_answer_is_asked_about_once_then_left_alone(tw, f
     assert the_survey(tw).misunderstood == 1
     resident.says("still not a number")
     assert the_survey(tw).status == "declined"
-    assert "Your report has been sent" in resident.said  # the report flow answered
+    # The report flow answered: after a report, words are taken as the start of a diary
+    # entry on the case (issue 15), never as a survey answer.
+    assert resident.said.startswith("Welcome back.")
+    assert the_survey(tw).satisfaction is None
 
 
 def test_a_command_or_a_lapsed_survey_goes_to_the_report_flow(tw, fake):
