@@ -5,6 +5,11 @@ are checked on every console request, so a copied or forgotten cookie stops work
 REPORTBOT_IDLE_TIMEOUT_MINUTES without use (30 by default) and REPORTBOT_SESSION_MAX_HOURS
 after sign-in (12 by default) however busy. A user whose password was reset by an admin can
 reach only the change-password page and sign-out until they have chosen their own.
+
+"Last used" is rewritten at most once a minute, and never by the queue's background poll:
+the poll is not the officer doing anything (an open queue tab must not keep a session
+alive forever), and a cookie rewritten by every background request can land after the
+answer to a form and wipe that answer's message ("Report stored as case …").
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from bot.console.web import bp, services
 
 # Reachable with a temporary password: choosing a new one, and leaving.
 _WHILE_CHANGING = {"console.change_password", "console.logout", "console.login"}
+# Requests a page's script makes on its own, without the officer doing anything.
+_BACKGROUND = {"console.queue_live"}
+# How stale "last used" may get before a request rewrites it (and so the cookie).
+_TOUCH_SECONDS = 60
 
 
 def init_sessions(app) -> None:
@@ -55,7 +64,8 @@ def _session_limits():
               "You were signed out after a period without activity. Please sign in again.",
               "info")
         return redirect(url_for("console.login"))
-    session["last_seen"] = now
+    if request.endpoint not in _BACKGROUND and now - session["last_seen"] >= _TOUCH_SECONDS:
+        session["last_seen"] = now
     if current_user.must_change_password and request.endpoint not in _WHILE_CHANGING:
         return redirect(url_for("console.change_password"))
     return None

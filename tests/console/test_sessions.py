@@ -45,6 +45,27 @@ def test_an_idle_session_ends_after_thirty_minutes(client, services, staff):
     assert _expired(services) == [{"reason": "idle"}]
 
 
+def test_the_queue_poll_does_not_keep_an_idle_session_alive(client, services, staff):
+    login(client, "duty1")
+    _age(client, last_seen=29 * 60)
+    assert client.get("/console/queue/live?since=0").status_code == 200
+    _age(client, last_seen=31 * 60)  # the poll did not restart the clock: 31 min idle now
+    assert client.get("/console/queue/live?since=0").status_code == 302
+    assert _expired(services) == [{"reason": "idle"}]
+
+
+def test_a_request_soon_after_another_leaves_the_cookie_alone(client, staff):
+    """A background request answered after a form's redirect must not put back a cookie
+    without the form's message; so requests within a minute of the last rewrite set none."""
+    login(client, "duty1")
+    client.get("/console/queue")  # the first page with a form adds the CSRF token
+    _age(client, last_seen=5)
+    assert "Set-Cookie" not in client.get("/console/queue/live?since=0").headers
+    assert "Set-Cookie" not in client.get("/console/queue").headers
+    _age(client, last_seen=61)
+    assert "Set-Cookie" in client.get("/console/queue").headers
+
+
 def test_replay_a_thirty_day_old_cookie_no_longer_works(client, services, staff):
     login(client, "duty1")
     _age(client, signed_in_at=30 * 86400, last_seen=30 * 86400)
