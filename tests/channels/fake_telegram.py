@@ -4,7 +4,9 @@ It speaks the wire protocol: ``POST /bot<token>/<method>`` with form-encoded or 
 parameters (``reply_markup`` arrives as JSON text), answers ``{"ok": true, "result": ...}``
 or ``{"ok": false, "error_code": ..., "description": ...}``, serves files at
 ``/file/bot<token>/<path>``, records every call, and can be told to fail the next calls of a
-method with 429 (flood control) or 403 (blocked by the user).
+method with 429 (flood control) or 403 (blocked by the user). `delay` seconds are spent
+before each method call is answered, as the real Bot API's round trip would (benchmarks use
+0 and 0.15).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ class _Refused(Exception):
 class FakeBotApi:
     """A threaded HTTP server on 127.0.0.1 imitating the Bot API for one bot token."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, delay: float = 0.0) -> None:
         self.token = token
+        self.delay = delay
         self.calls: list[tuple[str, dict]] = []
         self.files: dict[str, tuple[str, bytes]] = {}
         self.updates: list[dict] = []
@@ -113,6 +116,8 @@ class FakeBotApi:
                                              "description": "Unauthorized"})
                 method = self.path[len(prefix):]
                 params = self._params()
+                if fake.delay:
+                    time.sleep(fake.delay)
                 with fake.lock:
                     fake.calls.append((method, params))
                     queue = fake.failures.get(method) or []
