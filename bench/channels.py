@@ -93,7 +93,7 @@ class _FakeTelegram:
     def __init__(self) -> None:
         self.proc = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
             [sys.executable, str(Path(__file__).with_name("fake_telegram_server.py")),
-             TG_TOKEN], stdout=subprocess.PIPE, text=True)
+             TG_TOKEN], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()
 
     def stop(self) -> None:
