@@ -285,7 +285,10 @@ def machine(postgres: str | None) -> dict:
             engine.dispose()
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True,  # noqa: S607 - wrk from the PATH, as the Makefile installs it
                                  check=False).stdout.split("[")[0].strip()
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count(),
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,  # noqa: S607 - git from the PATH
+                            capture_output=True, text=True, check=False).stdout.strip()
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit,
+            "cores": os.cpu_count(),
             "cpu": model, "memory_gb": round(os.sysconf("SC_PAGE_SIZE")
                                              * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
             "kernel": platform.release(), "python": platform.python_version(),
