@@ -131,8 +131,15 @@ class FakeTelegram:
         self.proc.wait()
 
 
+# argon2's cheapest parameters, for --cheap-argon2: the acknowledgement's follow-up code is
+# hashed with argon2 (by default 64 MiB and three passes a hash), which is a deliberate
+# cost of the submit turn; this takes it out to show what the rest of a turn costs.
+CHEAP_ARGON2 = {"REPORTBOT_ARGON2_TIME_COST": "1", "REPORTBOT_ARGON2_MEMORY_COST": "64",
+                "REPORTBOT_ARGON2_PARALLELISM": "1"}
+
+
 def reportbot(database_url: str, instance: Path, workers: int, threads: int,
-              fake: FakeTelegram) -> Served:
+              fake: FakeTelegram, extra_env: dict[str, str] | None = None) -> Served:
     """Start `reportbot serve` with every channel configured, on `database_url`."""
     env = {"REPORTBOT_DATABASE_URL": database_url, "REPORTBOT_SECRET_KEY": SECRET,
            "REPORTBOT_INSTANCE_DIR": str(instance), "REPORTBOT_PUBLIC_URL": residents.PUBLIC_URL,
@@ -142,7 +149,8 @@ def reportbot(database_url: str, instance: Path, workers: int, threads: int,
            "TWILIO_AUTH_TOKEN": residents.AUTH_TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
            "TWILIO_SMS_FROM": residents.SERVICE_NUMBER, "TWILIO_RATE_LIMIT_PER_MINUTE": "120",
            "TELEGRAM_BOT_TOKEN": residents.TG_TOKEN,
-           "TELEGRAM_WEBHOOK_SECRET": residents.TG_SECRET, "TELEGRAM_API_BASE_URL": fake.url}
+           "TELEGRAM_WEBHOOK_SECRET": residents.TG_SECRET, "TELEGRAM_API_BASE_URL": fake.url,
+           **(extra_env or {})}
     # Migrated here, in this process, so that "start-up" is a restart's: an up-to-date
     # database, as in service (and the run is not spent starting another interpreter).
     upgrade_database(database_url)
@@ -186,6 +194,7 @@ class Run:
         self.workdir = workdir
         self.rows: list[Row] = []
         self.files = 0
+        self.stored: int | None = None  # reports stored on the current reportbot database
 
     def measure(self, server: Served, script: str, args: list[str], duration: int) -> dict:
         return wrk(server.url, script, args, duration, self.args.connections)
@@ -236,10 +245,12 @@ class Run:
 
         if a.warmup:
             self.measure(server, "turns.lua", [str(prepared(a.warmup))], a.warmup)
+            self.stored = None  # the warm-up's reports are not this run's
         path = prepared(a.duration)
-        before = settled_cases(url)
+        before = self.stored if self.stored is not None else settled_cases(url)
         figures = self.measure(server, "turns.lua", [str(path)], a.duration)
-        measured = row(label, engine, figures, server, reports=settled_cases(url) - before)
+        self.stored = settled_cases(url)  # also the next run's "before"
+        measured = row(label, engine, figures, server, reports=self.stored - before)
         self.rows.append(measured)
         return measured
 
@@ -252,7 +263,9 @@ class Run:
         rate = max(floor.rate, 200.0) * 1.5
         instance = self.workdir / f"instance-{engine}"
         instance.mkdir()
-        server = reportbot(url, instance, a.workers, a.threads, fake)
+        self.stored = None
+        server = reportbot(url, instance, a.workers, a.threads, fake,
+                           CHEAP_ARGON2 if a.cheap_argon2 else None)
         try:
             for label, kind in CHANNELS.items():
                 if kind != "telegram":
@@ -342,6 +355,9 @@ def main() -> None:
     parser.add_argument("--telegram-delays", type=lambda s: [int(x) for x in s.split(",")],
                         default=[0, 150], help="fake Bot API delays in ms, e.g. 0,150")
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", ""))
+    parser.add_argument("--cheap-argon2", action="store_true",
+                        help="hash follow-up codes with argon2's cheapest parameters (not "
+                             "what a deployment does: to see the rest of the submit turn)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.quick:
@@ -351,7 +367,8 @@ def main() -> None:
     described = machine(args.postgres or None)
     print(f"reportbot yardstick: wrk, {args.connections} connections, {args.duration} s each "
           f"(warm-up {args.warmup} s); gunicorn {args.workers} workers x {args.threads} "
-          f"threads; {described['cores']} cores, {described['cpu']}, load average "
+          f"threads{'; argon2 at its cheapest' if args.cheap_argon2 else ''}; "
+          f"{described['cores']} cores, {described['cpu']}, load average "
           f"{described['load_average_at_start']}", flush=True)
     fake = FakeTelegram()
     with tempfile.TemporaryDirectory() as tmp:
@@ -372,7 +389,8 @@ def main() -> None:
               "settings": {"connections": args.connections, "duration_s": args.duration,
                            "warmup_s": args.warmup, "workers": args.workers,
                            "threads": args.threads, "load_generator": "wrk",
-                           "server": "reportbot's gunicorn Server (gthread)"},
+                           "server": "reportbot's gunicorn Server (gthread)",
+                           "argon2": "cheapest" if args.cheap_argon2 else "as deployed"},
               "rows": [{**asdict(r), "rate": round(r.rate, 1)} for r in run.rows]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
