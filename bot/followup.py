@@ -7,11 +7,21 @@ that does: the answer never says whether a reference exists. After `MAX_FAILURES
 codes the reference is locked for `LOCK_FOR`, and the lock is audited. The count row is
 locked for the transaction, so concurrent guesses are counted one after another and can
 never exceed the limit.
+
+Hashing a code costs argon2's full work (by default 64 MiB and three passes), and a report
+is submitted inside its turn's transaction, which holds the conversation's lock (and on
+SQLite the database's one writer lock). So each process keeps a few codes hashed ahead of
+time by one background thread (`_Ready`): a submitted report takes one at once, and only
+when a burst has used them all is a code hashed in the turn. The waiting codes live only in
+that process's memory, like any code between its making and its hashing.
 """
 
 from __future__ import annotations
 
+import collections
+import os
 import secrets
+import threading
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -63,10 +73,53 @@ def new_code() -> str:
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
+class _Ready:
+    """Codes hashed ahead of time by one background thread, for one process and hasher."""
+
+    SIZE = 4
+
+    def __init__(self, h: PasswordHasher) -> None:
+        self.h = h
+        self.pid = os.getpid()
+        self.codes: collections.deque[tuple[str, str]] = collections.deque()
+        self.wanted = threading.Event()
+        self.wanted.set()
+        threading.Thread(target=self._fill, name="follow-up-codes", daemon=True).start()
+
+    def take(self) -> tuple[str, str]:
+        """Return a new code and its hash: one made ahead if there is one, else made now."""
+        self.wanted.set()
+        try:
+            return self.codes.popleft()
+        except IndexError:
+            code = new_code()
+            return code, self.h.hash(code)
+
+    def _fill(self) -> None:
+        while True:
+            self.wanted.wait()
+            self.wanted.clear()  # before filling: a code taken meanwhile asks again
+            while len(self.codes) < self.SIZE:
+                code = new_code()
+                self.codes.append((code, self.h.hash(code)))
+
+
+_ready: dict[PasswordHasher, _Ready] = {}
+_ready_lock = threading.Lock()
+
+
+def _code_and_hash(h: PasswordHasher) -> tuple[str, str]:
+    with _ready_lock:
+        ready = _ready.get(h)
+        if ready is None or ready.pid != os.getpid():  # a forked worker makes its own
+            ready = _ready[h] = _Ready(h)
+    return ready.take()
+
+
 def issue(session: Session, services, case: Case) -> str:
     """Give the case a new follow-up code; return it (it is stored only as a hash)."""
-    code = new_code()
-    session.merge(FollowUpCode(case_id=case.id, code_hash=hasher(services.settings).hash(code)))
+    code, digest = _code_and_hash(hasher(services.settings))
+    session.merge(FollowUpCode(case_id=case.id, code_hash=digest))
     return code
 
 

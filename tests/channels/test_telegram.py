@@ -291,8 +291,8 @@ def test_one_chats_messages_go_in_the_order_they_were_queued(client, fake):
     updates = [first.message_update("/start"), second.message_update("/start"),
                first.message_update("/help"), second.message_update("/help"),
                first.message_update("/help")]
-    for update in updates:
-        response = client.post("/webhooks/telegram", json=update, headers={HEADER: SECRET})
+    for body in updates:
+        response = client.post("/webhooks/telegram", json=body, headers={HEADER: SECRET})
         assert response.status_code == 200
     assert lanes.settle()
     greeting, question = first.texts()[:2]

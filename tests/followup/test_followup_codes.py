@@ -3,6 +3,7 @@ locked, so ten guesses at once get exactly four "wrong" answers before the lock.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -45,3 +46,21 @@ def test_concurrent_wrong_guesses_never_exceed_the_limit(any_services):
     with services.db.write() as session:
         assert followup.forget_attempts(session, later + timedelta(days=2)) == 1
         assert session.scalars(select(FollowUpAttempt)).all() == []
+
+
+def test_codes_hashed_ahead_are_each_used_once_and_a_burst_hashes_in_the_turn():
+    """Submitting takes a code hashed beforehand (off the turn's lock); more submits at once
+    than were made ahead still each get a fresh code, hashed then."""
+    h = followup._hasher(1, 8, 1)  # cheap argon2: the rule, not the cost, is tested here
+    first = followup._code_and_hash(h)
+    ready = followup._ready[h]
+    for _ in range(1000):  # until the background thread has made its few
+        if len(ready.codes) == ready.SIZE:
+            break
+        time.sleep(0.01)
+    made_ahead = list(ready.codes)
+    burst = [followup._code_and_hash(h) for _ in range(ready.SIZE + 3)]
+    assert burst[:ready.SIZE] == made_ahead  # taken in the order they were made
+    for code, digest in [first, *burst]:
+        assert digest.startswith("$argon2") and code not in digest and h.verify(digest, code)
+    assert len({digest for _code, digest in [first, *burst]}) == ready.SIZE + 4
