@@ -72,18 +72,23 @@ class Updates:
         if parsed is None:
             log.warning("telegram: ignored a body that is not an update")
             return
+        conv = None
         if parsed.kind in (tp.MESSAGE, tp.EDITED, tp.CALLBACK):
-            self.ports.delivery.mark_reachable(CHANNEL, parsed.chat_id)
+            # One look at the conversation serves the whole update (it is locked only by
+            # the turn). Writing to us again means the resident can be reached again.
+            conv = self.ports.runner.peek(CHANNEL, parsed.chat_id)
+            if conv is not None and conv.unreachable:
+                self.ports.delivery.mark_reachable(CHANNEL, parsed.chat_id)
         if parsed.kind == tp.MEMBER:
             self._membership(parsed)
         elif parsed.kind == tp.GROUP:
             self._group(parsed)
         elif parsed.kind == tp.MESSAGE:
-            self._message(parsed)
+            self._message(parsed, conv)
         elif parsed.kind == tp.EDITED:
-            self._edited(parsed)
+            self._edited(parsed, conv)
         elif parsed.kind == tp.CALLBACK:
-            self._callback(parsed)
+            self._callback(parsed, conv)
         elif parsed.callback_id:
             self._answer(parsed)
 
@@ -110,9 +115,9 @@ class Updates:
         key = f"telegram:group:{self.ports.delivery.key(CHANNEL, parsed.chat_id)}"
         self._send(parsed.chat_id, [{"text": text}], key, conversation_id=None)
 
-    def _message(self, parsed: tp.Parsed, choices: tuple[str, ...] = ()) -> None:
+    def _message(self, parsed: tp.Parsed, conv: ConversationView | None,
+                 choices: tuple[str, ...] = ()) -> None:
         runner, catalogs = self.ports.runner, self.ports.catalogs
-        conv = runner.peek(CHANNEL, parsed.chat_id)
         hint = catalogs.negotiate(parsed.payload) or parsed.language_code
         command = parsed.command
         if command == "start":
@@ -170,13 +175,12 @@ class Updates:
         if parsed.media:
             self._fetch_media(parsed.chat_id)
 
-    def _edited(self, parsed: tp.Parsed) -> None:
+    def _edited(self, parsed: tp.Parsed, conv: ConversationView | None) -> None:
         memo = self.ports.delivery.memo(CHANNEL, parsed.chat_id)
         if memo.last_unanswered and memo.last_message_id is not None \
                 and memo.last_message_id == parsed.message_id and not parsed.command:
-            self._message(parsed)
+            self._message(parsed, conv)
             return
-        conv = self.ports.runner.peek(CHANNEL, parsed.chat_id)
         t = self.ports.catalogs(conv.locale if conv else "en")
         text = t.gettext("Thank you. We had already noted your earlier message, so this "
                          "change was not added. To change an answer, type: back. You can "
@@ -184,12 +188,11 @@ class Updates:
         self._send(parsed.chat_id, [{"text": text}], self._key(parsed.update_id),
                    conversation_id=conv.id if conv else None)
 
-    def _callback(self, parsed: tp.Parsed) -> None:
-        conv = self.ports.runner.peek(CHANNEL, parsed.chat_id)
+    def _callback(self, parsed: tp.Parsed, conv: ConversationView | None) -> None:
         if conv is None or not conv.active or conv.phase == "paused":
             # No conversation to match the button against (or a pause): carry on or start.
             self._answer(parsed)
-            self._message(parsed)
+            self._message(parsed, conv)
             return
         step = self.ports.flow.by_id.get(parsed.step or "")
         t = self.ports.catalogs(conv.locale)
@@ -210,10 +213,10 @@ class Updates:
                 return
             order = [o.id for o in step.options]
             self._answer(parsed)
-            self._message(parsed, tuple(sorted(picked, key=order.index)))
+            self._message(parsed, conv, tuple(sorted(picked, key=order.index)))
             return
         self._answer(parsed)
-        self._message(parsed, (parsed.option,))
+        self._message(parsed, conv, (parsed.option,))
 
     # ---- keyboards -------------------------------------------------------------------
 
