@@ -12,12 +12,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import func, select
 
 from bot import monitoring
@@ -25,6 +24,9 @@ from bot.console import audit
 from bot.console.monitoring_view import Section, flat_rows, sections
 from bot.console.web import ANALYSTS, bp, officer_translator, roles_required, services
 from bot.models import Case, utcnow
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -116,6 +118,10 @@ def reports_csv():
 @roles_required(*ANALYSTS)
 def reports_xlsx():
     """Export the figures of the chosen period as a spreadsheet, a sheet per figure."""
+    # openpyxl is imported here, not with the module: it is 15 MB in every worker that
+    # would otherwise never make a spreadsheet.
+    from openpyxl import Workbook
+
     figures, secs, _years = _figures("figures_exported")
     book = Workbook()
     book.active.title = "About"
@@ -132,6 +138,8 @@ def reports_xlsx():
 
 
 def _sheet(book: Workbook, section: Section) -> None:
+    from openpyxl.styles import Font
+
     # Sheet names: at most 31 characters and unique.
     sheet = book.create_sheet(section.title[:31])
     sheet.append([section.title])
