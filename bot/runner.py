@@ -18,8 +18,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import chatmemo, expiry, followup, notify, ratelimit, survey
 from bot.followup_ports import FollowUpPorts
@@ -38,6 +40,27 @@ if TYPE_CHECKING:
 
 # Stored phases in which the case exists: files sent now belong to it.
 _REPORT_SENT = expiry.REPORT_SENT
+
+# The hot path's statements, built once: a turn only binds its values (building and
+# hashing a statement each turn cost about as much as running it on SQLite).
+_CONVERSATIONS = Conversation.__table__
+_INBOUND = InboundMessage.__table__
+_FIND = (
+    select(Conversation)
+    .where(Conversation.channel == bindparam("channel"),
+           Conversation.sender_index.in_(bindparam("indexes", expanding=True)))
+    .order_by(Conversation.id).limit(1)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+# The SET clause comes from the parameters' names (all but `_id`).
+_UPDATE = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("_id"))
+_RECORD = {
+    name: dialect.insert(_INBOUND)
+    .on_conflict_do_nothing(index_elements=["conversation_id", "message_key"])
+    .returning(_INBOUND.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 class _Duplicate(Exception):  # noqa: N818 - a signal inside the runner, never raised out
     """This message was handled before: undo the turn and answer with the stored replies."""
@@ -185,7 +208,7 @@ class ConversationRunner:
                 # replies, not a refusal (a refused message itself is not recorded).
                 if self._seen(session, conv.id, inbound) is not None:
                     raise duplicate
-                _keep_tally(conv, counted)
+                _update(session, conv, {}, counted)
                 return TurnResult(self._refusal(conv, rate_limit, verdict), False,
                                   refused=True, locale=conv.locale,
                                   retry_after=verdict.retry_after)
@@ -205,12 +228,10 @@ class ConversationRunner:
         # duplicate, so the turn costs one UPDATE and a duplicate none.
         if not self._remember(session, conv, inbound, replies, now):
             raise duplicate
-        if counted is not None:
-            _keep_tally(conv, counted)
         if turn is not None:
-            self._save(conv, turn, now, inbound=True)
+            self._save(session, conv, turn, now, inbound=True, counted=counted)
         else:
-            conv.last_inbound_at = now
+            _update(session, conv, {"last_inbound_at": now}, counted)
         result = TurnResult(replies, done, locale=locale)
         if then is not None:
             then(TurnTx(session, s, conv), result)
@@ -233,7 +254,7 @@ class ConversationRunner:
             conv = self._lock(session, channel, sender, now)
             ctx = self._context(session, conv, now)
             turn = s.flow.start(ctx, s.catalogs.negotiate(language_hint) or "en")
-            self._save(conv, turn, now, inbound=False)
+            self._save(session, conv, turn, now, inbound=False)
             return TurnResult(turn.replies, False, locale=turn.state.locale)
 
     def opt_out(self, inbound: Inbound, opted_out: bool,
@@ -378,15 +399,11 @@ class ConversationRunner:
         Returns False if the conversation already has it: the unique key makes this
         insert the duplicate check, even against a retry handled at the same moment.
         """
-        table = InboundMessage.__table__
-        stored = session.execute(
-            insert(session, table)
-            .values(channel=inbound.channel, message_key=_key(inbound.message_id),
-                    conversation_id=conv.id, received_at=now,
-                    replies_enc=self.services.vault.seal_json([r.as_json() for r in replies]))
-            .on_conflict_do_nothing(index_elements=["conversation_id", "message_key"])
-            .returning(table.c.id)
-        ).first()
+        stored = session.execute(_RECORD[session.get_bind().dialect.name], {
+            "channel": inbound.channel, "message_key": _key(inbound.message_id),
+            "conversation_id": conv.id, "received_at": now,
+            "replies_enc": self.services.vault.seal_json([r.as_json() for r in replies]),
+        }).first()
         return stored is not None
 
     def _refusal(self, conv: Conversation, limit: RateLimit,
@@ -408,19 +425,19 @@ class ConversationRunner:
             prejudice_signs=s.signs.in_language,
         )
 
-    def _save(self, conv: Conversation, turn: Turn, now: datetime, inbound: bool) -> None:
+    def _save(self, session: Session, conv: Conversation, turn: Turn, now: datetime,
+              inbound: bool, counted: ratelimit.Tally | None = None) -> None:
         state = turn.state
         if state.phase is Phase.SUBMITTED:
             # The answers now live, sealed, on the case; keep no second copy.
             state.answers.clear()
             state.answered_at.clear()
             state.history.clear()
-        conv.state_enc = self.services.vault.seal_json(state.to_json())
-        conv.phase = state.phase.value
-        conv.locale = state.locale
-        conv.updated_at = now
+        values = {"state_enc": self.services.vault.seal_json(state.to_json()),
+                  "phase": state.phase.value, "locale": state.locale, "updated_at": now}
         if inbound:
-            conv.last_inbound_at = now
+            values["last_inbound_at"] = now
+        _update(session, conv, values, counted)
 
     def _lock(self, session: Session, channel: str, sender: str, now: datetime,
               create: bool = True) -> Conversation | None:
@@ -429,14 +446,8 @@ class ConversationRunner:
         # Every configured key's index: during a key rotation a resident whose row is not
         # re-indexed yet is still found (bot/rotation.py).
         indexes = vault.indexes(channel, sender)
-        query = (
-            select(Conversation)
-            .where(Conversation.channel == channel, Conversation.sender_index.in_(indexes))
-            .order_by(Conversation.id).limit(1)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        found = session.scalars(query).first()
+        where = {"channel": channel, "indexes": list(indexes)}
+        found = session.scalars(_FIND, where).first()
         if found is not None or not create:
             return found
         # Two first messages may race; the unique index lets exactly one insert win.
@@ -447,7 +458,7 @@ class ConversationRunner:
                     opted_out=False, unreachable=False)
             .on_conflict_do_nothing(index_elements=["channel", "sender_index"])
         )
-        return session.scalars(query).first()
+        return session.scalars(_FIND, where).first()
 
     def _keep_media(self, session: Session, conv: Conversation, media: tuple[Media, ...],
                     now: datetime) -> None:
@@ -477,15 +488,24 @@ def _place_file(inbound: Inbound) -> tuple[Media, ...]:
     return (Media(places.GEOJSON_TYPE, data=places.to_geojson(inbound.location)),)
 
 
+def _update(session: Session, conv: Conversation, values: dict[str, Any],
+            counted: ratelimit.Tally | None = None) -> None:
+    """Write `values` (and the rate count) to the conversation's row in one UPDATE.
+
+    A Core statement, not the ORM's flush (which cost as much as the rest of the turn); the
+    loaded object takes the values as already stored, so the flush does not repeat them.
+    """
+    if counted is not None:
+        values = {**values, "rate_window_start": counted.window_start,
+                  "rate_count": counted.count, "rate_notified": counted.notified}
+    session.execute(_UPDATE, {"_id": conv.id, **values})
+    for name, value in values.items():
+        set_committed_value(conv, name, value)
+
+
 def _tally_of(conv: Conversation) -> ratelimit.Tally:
     return ratelimit.Tally(conv.rate_window_start, conv.rate_count or 0,
                            bool(conv.rate_notified))
-
-
-def _keep_tally(conv: Conversation, counted: ratelimit.Tally) -> None:
-    conv.rate_window_start = counted.window_start
-    conv.rate_count = counted.count
-    conv.rate_notified = counted.notified
 
 
 def _key(message_id: str) -> str:

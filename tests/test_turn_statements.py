@@ -65,10 +65,12 @@ TURN_TABLES = ("conversations", "inbound_messages", "rate_counts", "satisfaction
                "outbox_messages", "telegram_chats")
 
 
+_ON_TURN_TABLES = re.compile(r"\b(FROM|INTO|UPDATE) ({})\b".format("|".join(TURN_TABLES)))
+
+
 def _own(sql: list[str]) -> int:
     """Count the statements on the turn's own tables, not the case's."""
-    return sum(1 for s in sql if re.search(
-        r"\b(FROM|INTO|UPDATE) (%s)\b" % "|".join(TURN_TABLES), s))
+    return sum(1 for s in sql if _ON_TURN_TABLES.search(s))
 
 
 def _webchat_counts(client, statements: Statements, texts: list[str]
