@@ -2,8 +2,9 @@
 
 A turn locks and updates the conversation row anyway; counting the sender's messages in the
 current minute on that row saves the turn a statement on `rate_counts` (which keeps the
-counts that have no conversation: new web chat sessions per client address). The old
-per-minute rows of the channels are short-lived and are left to expire.
+counts that have no conversation: new web chat sessions per client address). The channels'
+old per-minute rows there are dropped rather than copied: at worst a sender's count for the
+minute of the upgrade starts again.
 
 Revision ID: i20_turn_rate
 Revises: i15_followup
@@ -26,6 +27,8 @@ def upgrade() -> None:
                                       nullable=True))
         batch_op.add_column(sa.Column("rate_count", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("rate_notified", sa.Boolean(), nullable=True))
+    op.execute("DELETE FROM rate_counts WHERE kind IN (SELECT DISTINCT channel FROM "
+               "conversations)")
 
 
 def downgrade() -> None:
