@@ -8,7 +8,8 @@ CHROMIUM ?= /usr/bin/chromium
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test install lock compile extract update check-translations lint chromium axe bench clean
+.PHONY: run test install lock compile extract update check-translations lint chromium axe wrk bench \
+        bench-quick clean
 
 # Installs exactly what uv.lock records (hashes checked); fails if the lock is stale.
 # uv itself is bootstrapped into the virtual environment with pip when the machine lacks it.
@@ -92,15 +93,29 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 
 axe: $(AXE)
 
-## Figures, not tests: every channel under gunicorn beside a bare Flask baseline, then the
-## queue and case page with up to 1,000,000 cases, then console sign-in timing per kind of
-## failure (PostgreSQL; set TEST_DATABASE_URL).
+# ---- the load generator for the benchmarks: wrk (C, scriptable in Lua), a Debian package ---
+wrk:
+	@command -v wrk >/dev/null || { \
+	  echo "installing Debian wrk for the benchmarks"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+
+## Figures, not tests. The yardstick (bench/yardstick.py): wrk drives the bare endpoint, the
+## durable-turn floor and complete reports over every channel, on SQLite and PostgreSQL,
+## and writes bench/results/latest.json; then the queue and case page with up to 1,000,000
+## cases, console sign-in timing, and maintenance. PostgreSQL: set TEST_DATABASE_URL.
 BENCH_PG ?= $(or $(TEST_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/test)
-bench: install
-	$(BIN)/python bench/channels.py --postgres $(BENCH_PG)
+bench: install wrk
+	$(BIN)/python bench/yardstick.py --duration 10 --warmup 2 --postgres $(BENCH_PG)
 	$(BIN)/python bench/scale.py --postgres $(BENCH_PG)
 	$(BIN)/python bench/signin.py --postgres $(BENCH_PG)
 	$(BIN)/python bench/maintenance.py --postgres $(BENCH_PG)
+
+## The yardstick's table in under a minute, for a spot check (3 s a measurement, no warm-up):
+## its figures are rough, and it writes them to bench/results/quick.json, not latest.json.
+bench-quick: install wrk
+	$(BIN)/python bench/yardstick.py --quick --postgres $(BENCH_PG) \
+	  --out bench/results/quick.json
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache tests/browser/node_modules

@@ -8,6 +8,10 @@ signed Twilio SMS webhooks, Telegram updates (replies go to a local fake Bot API
 chat. In the same run a bare Flask endpoint on the same server stack is the baseline.
 Then one sender floods the SMS webhook while the others report, and the others' latency is
 printed beside the quiet run. Figures, not assertions.
+
+Not part of `make bench` any more: its Python client shares the cores with the server and
+caps what it can measure (issue 20). bench/yardstick.py is the yardstick; this script stays
+for the flood comparison, which the yardstick does not make.
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ class _FakeTelegram:
     def __init__(self) -> None:
         self.proc = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
             [sys.executable, str(Path(__file__).with_name("fake_telegram_server.py")),
-             TG_TOKEN], stdout=subprocess.PIPE, text=True)
+             TG_TOKEN], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()
 
     def stop(self) -> None:

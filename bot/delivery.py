@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from bot import chatmemo
+from bot import chatmemo, leases
 from bot.models import Case, Conversation, OutboxMessage, TelegramCursor, utcnow
 from bot.outbox import Outbox, Sender, enqueue, pending_id, sent_parts
+from bot.sending import Envelope, SendResult
 
 if TYPE_CHECKING:
     from bot.runner import ConversationRunner
@@ -183,6 +184,45 @@ class Delivery:
         elif pending is not None:
             self.send_due([pending], channel, sender)
 
+    def queue(self, *, kind: str, channel: str, payload: Mapping[str, Any], dedupe_key: str,
+              conversation_id: int | None) -> tuple[Envelope, frozenset[int]] | None:
+        """Queue a message once under `dedupe_key`, leased to this process to send now.
+
+        Returns the message and the parts of it already sent, for the caller to send; or
+        None when there is nothing to send (a redelivery of a message that already went,
+        or one another process holds the lease of). Sending is the caller's, and its
+        outcome goes to `record`.
+        """
+        s = self._services
+        with s.db.write() as session:
+            row = enqueue(session, s.vault, kind=kind, channel=channel, payload=payload,
+                          dedupe_key=dedupe_key, conversation_id=conversation_id, claim=True)
+            pending = None if row is not None else pending_id(session, dedupe_key)
+        if row is not None:
+            return Envelope(row, kind, channel, conversation_id, None, payload, 1), frozenset()
+        if pending is None:
+            return None
+        claimed = Outbox(s, {channel: _never_sent}).claim(limit=1, ids=[pending])
+        if not claimed:
+            return None
+        return claimed[0], frozenset(self.sent_parts(pending))
+
+    def unsent_before(self, envelope: Envelope) -> list[int]:
+        """Return the earlier messages to the same conversation that are still unsent."""
+        if envelope.conversation_id is None:
+            return []
+        with self._services.db.read() as session:
+            return list(session.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.channel == envelope.channel,
+                OutboxMessage.conversation_id == envelope.conversation_id,
+                OutboxMessage.id < envelope.id,
+                OutboxMessage.status == leases.PENDING)))
+
+    def record(self, outcomes: list[tuple[Envelope, SendResult]]) -> None:
+        """Record how sends this process made went, in one transaction."""
+        if outcomes:
+            Outbox(self._services).record_all(outcomes)
+
     def send_claimed(self, row: int, kind: str, channel: str, payload: Mapping[str, Any],
                      conversation_id: int | None, sender: Sender) -> None:
         """Send a row this process queued born leased (in a turn), without claiming it."""
@@ -244,3 +284,8 @@ class Delivery:
             contact_method=(found.answers or {}).get("contact_method") if found else None,
             anonymous=bool(found.anonymous) if found else False,
         )
+
+
+def _never_sent(envelope: Envelope) -> SendResult:
+    """A sender that only lets the outbox claim rows of a kind; the caller sends them."""
+    raise NotImplementedError

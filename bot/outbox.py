@@ -144,7 +144,21 @@ class Outbox:
                                      payload, attempts=1))
 
     def _record(self, envelope: Envelope, result: SendResult) -> None:
+        self.record_all([(envelope, result)])
+
+    def record_all(self, outcomes: list[tuple[Envelope, SendResult]]) -> None:
+        """Record several sends' outcomes (and the parts that went) in one transaction."""
         now = utcnow()
+        with self.services.db.write() as session:
+            for envelope, result in outcomes:
+                for part, provider_id in result.parts:
+                    session.add(OutboxPart(outbox_id=envelope.id, part=part,
+                                           provider_message_id=provider_id))
+                session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
+                                .values(**self._outcome(envelope, result, now)))
+
+    def _outcome(self, envelope: Envelope, result: SendResult, now: datetime
+                 ) -> dict[str, Any]:
         values: dict[str, Any] = {"last_error": result.error}
         if result.status == "sent":
             values.update(status="sent", sent_at=now)
@@ -158,12 +172,7 @@ class Outbox:
             wait = timedelta(seconds=result.retry_after) if result.retry_after else \
                 backoff(envelope.attempts)
             values.update(next_attempt_at=now + wait)
-        with self.services.db.write() as session:
-            for part, provider_id in result.parts:
-                session.add(OutboxPart(outbox_id=envelope.id, part=part,
-                                             provider_message_id=provider_id))
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
-                            .values(**values))
+        return values
 
     def _exhausted(self, envelope: Envelope) -> bool:
         limit = self.policy(envelope.channel).max_attempts

@@ -137,6 +137,11 @@ def _loop() -> _Loop:
         return _current
 
 
+def bot_loop() -> _Loop:
+    """Return this process's Bot API loop (started on first use), e.g. to run many sends."""
+    return _loop()
+
+
 def call(config: BotConfig, fn: Callable[[Bot], Awaitable[T]],
          timeout: float = CALL_TIMEOUT) -> T:
     """Run `fn(bot)` on this process's Bot API loop and return its result."""

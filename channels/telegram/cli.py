@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli_errors import Problem, driver_reason
+from channels.telegram import lanes
 from channels.telegram.api import (
     Forbidden,
     InvalidToken,
@@ -158,4 +159,5 @@ def run_poll(channel: TelegramChannel, timeout: int = 30,
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        lanes.settle()  # send what the last updates' turns queued before stopping
     return handled

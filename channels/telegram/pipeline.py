@@ -3,9 +3,10 @@
 Everything that must survive a redelivered update is keyed on `update_id`: the turn itself
 (the runner dedupes on ``update:<id>``), the outbox row of its replies (dedupe key), and a
 keyboard tick (the chat memo's last update id). The replies are committed to the outbox in
-the turn's own transaction and then sent at once by this process; a crash in between loses
-nothing because Telegram redelivers an update until we answer 2xx, and the replay finds
-the row.
+the turn's own transaction and handed to the chat's lane (lanes.py), which sends them after
+the webhook has answered, in order with everything else for that chat; a crash before they
+go loses nothing: the row stays leased in the outbox and the worker sends it when the lease
+runs out.
 
 Decisions kept deliberately simple:
 
@@ -26,12 +27,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.sending import Envelope
 from bot.turns import RateLimit
+from channels.telegram import lanes
 from channels.telegram import parse as tp
-from channels.telegram.api import TelegramConfig, TelegramError, call, markup
+from channels.telegram.api import TelegramConfig, markup
 from channels.telegram.media import fetch_pending_media
 from channels.telegram.render import render_all, with_ticks
-from channels.telegram.send import CHANNEL, TelegramSender
+from channels.telegram.send import CHANNEL
 from flows.engine import Kind
 from flows.messages import Inbound, Outbound
 
@@ -60,11 +63,11 @@ class Updates:
     def __init__(self, ports: ChannelPorts, config: TelegramConfig) -> None:
         self.ports = ports
         self.config = config
-        self.sender = TelegramSender(ports.delivery, config)
         self.rate_limit = RateLimit(config.rate_limit, SLOW_DOWN)
 
     def process(self, update: dict) -> None:
-        """Handle one update exactly once: run the turn, queue and send the replies."""
+        """Handle one update exactly once: run the turn, queue the replies and hand them to
+        the chat's lane (lanes.py), which sends them after this returns."""
         parsed = tp.parse_update(update)
         if parsed is None:
             log.warning("telegram: ignored a body that is not an update")
@@ -82,7 +85,7 @@ class Updates:
         elif parsed.kind == tp.CALLBACK:
             self._callback(parsed)
         elif parsed.callback_id:
-            self._answer(parsed.callback_id)
+            self._answer(parsed)
 
     # ---- the kinds of update -----------------------------------------------------------
 
@@ -99,7 +102,7 @@ class Updates:
     def _group(self, parsed: tp.Parsed) -> None:
         """Say once per group that the bot only talks in private; read nothing of it."""
         if parsed.callback_id:
-            self._answer(parsed.callback_id)
+            self._answer(parsed)
         t = self.ports.catalogs("en")
         text = t.gettext("Hello. To keep reports private, this service only talks in a "
                          "private chat. Please open a private chat with this bot to report "
@@ -155,8 +158,9 @@ class Updates:
             return
         if queued:
             row, payload, conversation_id = queued[0]
-            self.ports.delivery.send_claimed(row, "reply", CHANNEL, payload, conversation_id,
-                                             self.sender)
+            lanes.send(parsed.chat_id, Envelope(row, "reply", CHANNEL, conversation_id, None,
+                                                payload, attempts=1),
+                       self.ports.delivery, self.config.bot)
         elif result.duplicate:
             # A redelivery: queue (a no-op) and send whatever the first delivery left unsent.
             replies = list(result.replies)
@@ -184,31 +188,31 @@ class Updates:
         conv = self.ports.runner.peek(CHANNEL, parsed.chat_id)
         if conv is None or not conv.active or conv.phase == "paused":
             # No conversation to match the button against (or a pause): carry on or start.
-            self._answer(parsed.callback_id)
+            self._answer(parsed)
             self._message(parsed)
             return
         step = self.ports.flow.by_id.get(parsed.step or "")
         t = self.ports.catalogs(conv.locale)
         if parsed.step != conv.question or not parsed.option:
-            self._answer(parsed.callback_id, t.gettext(
+            self._answer(parsed, t.gettext(
                 "That question has already been answered. Here is the one we are on now."))
             self._reask(parsed, conv)
             return
         if step is not None and step.kind is Kind.MULTI:
             if parsed.option != tp.DONE:
+                self._answer(parsed)
                 self._toggle(parsed, {o.id: o for o in step.options})
-                self._answer(parsed.callback_id)
                 return
             picked = self._selection(parsed)
             if not picked:
-                self._answer(parsed.callback_id, t.gettext(
+                self._answer(parsed, t.gettext(
                     "Please choose at least one answer, then press Done."))
                 return
             order = [o.id for o in step.options]
-            self._answer(parsed.callback_id)
+            self._answer(parsed)
             self._message(parsed, tuple(sorted(picked, key=order.index)))
             return
-        self._answer(parsed.callback_id)
+        self._answer(parsed)
         self._message(parsed, (parsed.option,))
 
     # ---- keyboards -------------------------------------------------------------------
@@ -241,13 +245,11 @@ class Updates:
         new_markup = with_ticks(parsed.keyboard, parsed.step or "", set(memo.selected))
         if parsed.message_id is None:
             return
-        try:
-            call(self.config.bot, lambda bot: bot.edit_message_reply_markup(
-                chat_id=parsed.chat_id, message_id=parsed.message_id,
-                reply_markup=markup(new_markup)))
-        except (TelegramError, TimeoutError) as exc:
-            # The ticks live in the database; "Done" submits them even if the redraw failed.
-            log.info("telegram: could not redraw a keyboard (%s)", type(exc).__name__)
+        # The ticks live in the database; "Done" submits them even if the redraw failed.
+        lanes.call_later(parsed.chat_id, self.config.bot,
+                         lambda bot: bot.edit_message_reply_markup(
+                             chat_id=parsed.chat_id, message_id=parsed.message_id,
+                             reply_markup=markup(new_markup)), "redraw a keyboard")
 
     def _selection(self, parsed: tp.Parsed) -> set[str]:
         memo = self.ports.delivery.memo(CHANNEL, parsed.chat_id)
@@ -287,24 +289,25 @@ class Updates:
 
     def _send(self, chat_id: str, messages: list[dict], key: str,
               conversation_id: int | None) -> None:
-        """Queue the messages under `key` (once) and try to deliver them now."""
+        """Queue the messages under `key` (once) and hand them to the chat's lane."""
         if not messages:
             return
-        self.ports.delivery.send(kind="reply", channel=CHANNEL,
-                                 payload={"chat_id": chat_id, "messages": messages},
-                                 dedupe_key=key, conversation_id=conversation_id,
-                                 sender=self.sender)
+        queued = self.ports.delivery.queue(
+            kind="reply", channel=CHANNEL, payload={"chat_id": chat_id, "messages": messages},
+            dedupe_key=key, conversation_id=conversation_id)
+        if queued is not None:
+            envelope, done = queued
+            lanes.send(chat_id, envelope, self.ports.delivery, self.config.bot, done)
 
-    def _answer(self, callback_id: str | None, text: str | None = None) -> None:
-        """Answer a button press so the resident's app stops its spinner; never raises."""
+    def _answer(self, parsed: tp.Parsed, text: str | None = None) -> None:
+        """Answer a button press so the resident's app stops its spinner (in the chat's
+        lane, after the replies before it); a press too old to answer is harmless."""
+        callback_id = parsed.callback_id
         if not callback_id:
             return
-        try:
-            call(self.config.bot, lambda bot: bot.answer_callback_query(callback_id,
-                                                                        text=text))
-        except (TelegramError, TimeoutError) as exc:
-            # Redelivered or old presses can no longer be answered; that is harmless.
-            log.info("telegram: could not answer a button press (%s)", type(exc).__name__)
+        lanes.call_later(parsed.chat_id, self.config.bot,
+                         lambda bot: bot.answer_callback_query(callback_id, text=text),
+                         "answer a button press")
 
     def _fetch_media(self, chat_id: str) -> None:
         """Fetch this chat's new files after the replies went; the worker retries failures."""

@@ -7,6 +7,7 @@ import itertools
 import json
 from pathlib import Path
 
+from channels.telegram import lanes
 from tests.channels.contract import ChannelResident
 from tests.channels.fake_telegram import FakeBotApi
 
@@ -28,13 +29,19 @@ def telegram_env(fake: FakeBotApi) -> dict[str, str]:
 
 
 class TelegramResident(ChannelResident):
-    """One private chat; `post` is any callable taking an update dict (webhook or server)."""
+    """One private chat; `post` is any callable taking an update dict (webhook or server).
+
+    Replies leave off the request path (channels/telegram/lanes.py): after each update the
+    resident waits for `settle`, by default until this process's lanes have sent and
+    recorded everything, before reading what the bot sent.
+    """
 
     _update_ids = itertools.count(900000001)
 
     def __init__(self, post, fake: FakeBotApi, chat_id: int = CHAT,
-                 language: str = "en") -> None:
-        self.post = post
+                 language: str = "en", settle=lanes.settle) -> None:
+        self._post = post
+        self.settle = settle
         self.fake = fake
         self.chat_id = chat_id
         self.language = language
@@ -97,6 +104,11 @@ class TelegramResident(ChannelResident):
         before = len(self.texts())
         self.post(update)
         return self.texts()[before:]
+
+    def post(self, update: dict) -> None:
+        """Post an update, then wait until what it queued has been sent."""
+        self._post(update)
+        self.settle()
 
     # ---- the contract's interface -------------------------------------------------
 

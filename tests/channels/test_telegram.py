@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from bot.models import (
 )
 from bot.outbox import enqueue
 from bot.worker import build_outbox
+from channels.telegram import lanes
 from channels.telegram.parse import parse_update
 from channels.telegram.render import render
 from flows.messages import Choice, Outbound
@@ -55,6 +57,7 @@ def webhook_poster(client):
     def post(update: dict) -> None:
         response = client.post("/webhooks/telegram", json=update, headers={HEADER: SECRET})
         assert response.status_code == 200, response.get_data(as_text=True)
+        lanes.settle()  # the replies leave after the webhook answered
     return post
 
 
@@ -264,20 +267,87 @@ def test_group_chat_gets_one_polite_reply_and_nothing_is_stored(client, fake, se
     assert count(services, Conversation) == 0 and count(services, InboundMessage) == 0
 
 
-def test_flood_control_429_is_honoured_through_the_outbox(resident, fake, services):
-    fake.fail_next("sendMessage", "429", retry_after=7)
+def test_the_webhook_answers_before_the_replies_go(client, fake, services):
+    """The turn and its replies are committed before the answer; sending comes after."""
+    fake.delay = 1.0  # a slow Bot API
+    update = TelegramResident(None, fake).message_update("/start")
+    response = client.post("/webhooks/telegram", json=update, headers={HEADER: SECRET})
+    assert response.status_code == 200
+    with services.db.read() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+        assert count(services, InboundMessage) == 1
+    assert row.status == "pending" and row.sent_at is None  # queued, still on its way
+    assert lanes.settle()
+    with services.db.read() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    assert row.status == "sent" and len(fake.sent_texts(CHAT)) == 2
+
+
+def test_one_chats_messages_go_in_the_order_they_were_queued(client, fake):
+    """Updates arriving faster than a slow Bot API answers: each chat's replies keep their
+    order (a lane per chat), and two chats' lanes run side by side."""
+    fake.delay = 0.2
+    first, second = (TelegramResident(None, fake, chat_id=c) for c in (700000301, 700000302))
+    updates = [first.message_update("/start"), second.message_update("/start"),
+               first.message_update("/help"), second.message_update("/help"),
+               first.message_update("/help")]
+    for update in updates:
+        response = client.post("/webhooks/telegram", json=update, headers={HEADER: SECRET})
+        assert response.status_code == 200
+    assert lanes.settle()
+    greeting, question = first.texts()[:2]
+    assert "999" in greeting and question.endswith("Are you in danger right now?")
+    for resident, helps in ((first, 2), (second, 1)):
+        texts = resident.texts()
+        assert len(texts) == 2 + 2 * helps
+        assert texts[2::2] == [texts[2]] * helps and "999" in texts[2]  # help, question, …
+        assert texts[3::2] == [question] * helps
+
+
+def test_a_short_429_is_waited_out_for_that_chat_only(resident, fake, client):
+    """Flood control on one chat holds that chat's lane; another chat's replies go meanwhile."""
+    other = TelegramResident(webhook_poster(client), fake, chat_id=700000999)
+    fake.fail_next("sendMessage", "429", retry_after=3)
+    response = client.post("/webhooks/telegram", json=resident.message_update("/start"),
+                           headers={HEADER: SECRET})
+    assert response.status_code == 200  # answered at once; the replies are not sent yet
+    deadline = time.monotonic() + 10
+    while not fake.calls_of("sendMessage") and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the first chat has been told to wait
+    assert len(other.start()) == 2  # while the first chat waits out its 429
+    lanes.settle()
+    assert len(resident.texts()) == 2
+    order = [str(c["chat_id"]) for c in fake.calls_of("sendMessage") if "_message_id" in c]
+    assert order == ["700000999"] * 2 + [str(resident.chat_id)] * 2
+
+
+def test_a_long_429_goes_back_to_the_outbox_and_holds_the_chat_in_order(resident, fake,
+                                                                          services):
+    fake.fail_next("sendMessage", "429", retry_after=45)  # longer than a lane may hold a row
     before = utcnow()
     resident.start()
     assert resident.texts() == []
     with services.db.read() as session:
         row = session.scalars(select(OutboxMessage)).one()
     assert row.status == "pending" and "429" in row.last_error
-    assert timedelta(seconds=6) <= row.next_attempt_at - before <= timedelta(seconds=9)
+    assert timedelta(seconds=44) <= row.next_attempt_at - before <= timedelta(seconds=47)
+    # The resident answers meanwhile: that reply must not overtake the greeting.
+    resident.says("no")
+    assert resident.texts() == []
+    with services.db.read() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [r.status for r in rows] == ["pending", "pending"]
+    assert rows[1].next_attempt_at > rows[0].next_attempt_at
     assert build_outbox(assemble(services)).run_once() == 0  # not due yet
     with services.db.write() as session:
         session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
-    assert build_outbox(assemble(services)).run_once() == 1
-    assert len(resident.texts()) == 2
+    assert build_outbox(assemble(services)).run_once() == 2
+    texts = resident.texts()
+    assert "999" in texts[0] and "Which best describes you?" in texts[-1]
+    # Once the chat's held rows have gone, its lane sends straight away again.
+    with services.db.read() as session:
+        blocked_until = max(r.next_attempt_at for r in session.scalars(select(OutboxMessage)))
+    assert blocked_until <= utcnow() + timedelta(seconds=60)
 
 
 def test_429_in_the_middle_resumes_after_the_last_part_sent(resident, fake, services):
@@ -289,16 +359,20 @@ def test_429_in_the_middle_resumes_after_the_last_part_sent(resident, fake, serv
     resident.says("They shouted at me.")
     resident.presses("today")
     # Help is two messages (help, then the question); only the second is rate-limited.
-    fake.fail_next("sendMessage", "429", retry_after=1, after=1)
     sent_before = len(resident.texts())
+    fake.fail_next("sendMessage", "429", retry_after=1, after=1)
+    resident.says("help")  # waited out in the lane: the first part is not sent again
+    texts = resident.texts()
+    assert len(texts) == sent_before + 2 and texts[-1] != texts[-2] and "999" in texts[-2]
+    # Longer than a lane may hold it: the worker sends the rest, not the part that went.
+    fake.fail_next("sendMessage", "429", retry_after=45, after=1)
     resident.says("help")
-    assert len(resident.texts()) == sent_before + 1
+    assert len(resident.texts()) == sent_before + 3
     with services.db.write() as session:
         session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
     assert build_outbox(assemble(services)).run_once() == 1
     texts = resident.texts()
-    assert len(texts) == sent_before + 2 and texts[-1] != texts[-2]
-    assert "999" in texts[-2]
+    assert len(texts) == sent_before + 4 and texts[-1] != texts[-2] and "999" in texts[-2]
 
 
 def test_blocked_resident_is_marked_unreachable(resident, fake, services):
