@@ -92,6 +92,11 @@ class Conversation(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # The sender's messages in the current rate window (bot/ratelimit.py `Tally`): kept on
+    # the row a turn locks and updates anyway, so counting costs no statement.
+    rate_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rate_count: Mapped[int | None] = mapped_column(Integer)
+    rate_notified: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class InboundMessage(Base):

@@ -5,6 +5,10 @@ under a `kind` in clock windows of any length: a minute for messages, an hour fo
 chat sessions. Windows are aligned to the epoch, so every worker agrees where one starts.
 Over the limit the caller refuses the message; `notify` is true exactly once per window, so
 a sender is told to slow down once, not once per extra message. Other keys are unaffected.
+
+A conversation's messages are counted on the conversation's own row (`tally`), which the
+turn has locked and will update anyway; `count` keeps the counts of everything else in
+`rate_counts` (e.g. new web chat sessions per client address).
 """
 
 from __future__ import annotations
@@ -40,6 +44,34 @@ def window_start(now: datetime, window: timedelta) -> datetime:
     seconds = int(window.total_seconds())
     stamp = int(now.timestamp())
     return datetime.fromtimestamp(stamp - stamp % seconds, tz=UTC)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A sender's count in its current window, as kept on their conversation's row."""
+
+    window_start: datetime | None = None
+    count: int = 0
+    notified: bool = False
+
+
+def tally(counted: Tally, limit: int, window: timedelta, now: datetime
+          ) -> tuple[Verdict, Tally]:
+    """Count one message against `limit`; return the verdict and the count to keep.
+
+    The same verdicts as `count`, without a statement: the runner reads the count from the
+    conversation row it has locked and keeps the new one with the turn's one UPDATE, after
+    its duplicate check (a duplicate's transaction is rolled back, count and all).
+    """
+    start = window_start(now, window)
+    if counted.window_start != start:
+        counted = Tally(start)
+    seen = counted.count + 1
+    if seen <= limit:
+        return Verdict(True), Tally(start, seen, counted.notified)
+    left = (start + window - now).total_seconds()
+    return (Verdict(False, not counted.notified, max(1, math.ceil(left))),
+            Tally(start, seen, True))
 
 
 def count(session: Session, kind: str, key_index: str, limit: int,

@@ -18,8 +18,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import chatmemo, expiry, followup, notify, ratelimit, survey
 from bot.followup_ports import FollowUpPorts
@@ -38,6 +40,37 @@ if TYPE_CHECKING:
 
 # Stored phases in which the case exists: files sent now belong to it.
 _REPORT_SENT = expiry.REPORT_SENT
+
+# The hot path's statements, built once: a turn only binds its values (building and
+# hashing a statement each turn cost about as much as running it on SQLite).
+_CONVERSATIONS = Conversation.__table__
+_INBOUND = InboundMessage.__table__
+_FIND = (
+    select(Conversation)
+    .where(Conversation.channel == bindparam("channel"),
+           Conversation.sender_index.in_(bindparam("indexes", expanding=True)))
+    .order_by(Conversation.id).limit(1)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+# The SET clause comes from the parameters' names (all but `_id`).
+_UPDATE = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("_id"))
+_RECORD = {
+    name: dialect.insert(_INBOUND)
+    .on_conflict_do_nothing(index_elements=["conversation_id", "message_key"])
+    .returning(_INBOUND.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+class _Duplicate(Exception):  # noqa: N818 - a signal inside the runner, never raised out
+    """This message was handled before: undo the turn and answer with the stored replies."""
+
+    def __init__(self, conversation_id: int, done: bool, locale: str | None) -> None:
+        super().__init__(conversation_id)
+        self.conversation_id = conversation_id
+        self.done = done
+        self.locale = locale
+
 
 class TurnTx:
     """What a channel may do inside a turn's transaction, atomically with the turn."""
@@ -122,50 +155,95 @@ class ConversationRunner:
         self.reply_later = reply_later
 
     def handle(self, inbound: Inbound, create: bool = True, rate_limit: RateLimit | None = None,
-               then: Then | None = None) -> TurnResult | None:
+               then: Then | None = None,
+               opt_in: Callable[[str], tuple[Outbound, ...]] | None = None
+               ) -> TurnResult | None:
         """Handle one resident message exactly once and return the replies.
 
         With `create=False` an unknown sender gets None instead of a new conversation (a
         web chat token must have been issued by us). `rate_limit` is counted inside the
         turn after the duplicate check, so a retried delivery is never counted against
         the sender. `then`, if given, runs inside the same transaction after a new turn,
-        so a channel can queue its outbound messages atomically with the turn.
+        so a channel can queue its outbound messages atomically with the turn. `opt_in`,
+        for an opt-in word (YES is also "yes"), records the opt-in of a sender who opted out
+        as `opt_out` would, answering with `opt_in(locale)`; for anyone else the word is an
+        ordinary answer, and the turn costs no separate transaction to find that out.
         """
         s = self.services
         now = inbound.received_at or utcnow()
-        with s.db.write() as session:
-            conv = self._lock(session, inbound.channel, inbound.sender, now, create)
-            if conv is None:
-                return None
-            seen = self._seen(session, conv.id, inbound)
-            if seen is not None:
-                return TurnResult(seen, conv.phase == Phase.SUBMITTED.value, duplicate=True,
-                                  locale=conv.locale)
-            if rate_limit is not None:
-                verdict = ratelimit.count(session, conv.channel, conv.sender_index,
-                                          rate_limit.limit, rate_limit.window, now)
-                if not verdict.allowed:
-                    return TurnResult(self._refusal(conv, rate_limit, verdict), False,
-                                      refused=True, locale=conv.locale,
-                                      retry_after=verdict.retry_after)
-            # After a case closes, its satisfaction survey takes the answers (13.1).
-            answered = survey.answer(session, s, conv, inbound, now)
-            if answered is not None:
-                conv.last_inbound_at = now
-                replies, done = answered, conv.phase == Phase.SUBMITTED.value
-                locale = conv.locale
-            else:
-                ctx = self._context(session, conv, now)
-                self._keep_media(session, conv, (*inbound.media, *_place_file(inbound)), now)
-                turn = self._turn(conv, inbound, ctx, now)
-                self._save(conv, turn, now, inbound=True)
-                replies, done = turn.replies, turn.state.phase is Phase.SUBMITTED
-                locale = turn.state.locale
-            self._remember(session, conv, inbound, replies, now)
-            result = TurnResult(replies, done, locale=locale)
-            if then is not None:
-                then(TurnTx(session, s, conv), result)
-            return result
+        try:
+            with s.db.write() as session:
+                return self._handle(session, inbound, now, create, rate_limit, then, opt_in)
+        except _Duplicate as duplicate:
+            return self._replay(duplicate, inbound)
+
+    def _handle(self, session: Session, inbound: Inbound, now: datetime, create: bool,
+                rate_limit: RateLimit | None, then: Then | None,
+                opt_in: Callable[[str], tuple[Outbound, ...]] | None = None
+                ) -> TurnResult | None:
+        """Run one turn in `session`; raise `_Duplicate` (undoing it) for a handled message.
+
+        The hot path is three statements: lock the conversation, insert the message id
+        (which is also the duplicate check), update the conversation. The rate count lives
+        on the conversation row, so the update keeps it; a duplicate rolls everything back,
+        the count included, so a retried delivery is never counted against the sender.
+        """
+        s = self.services
+        conv = self._lock(session, inbound.channel, inbound.sender, now, create)
+        if conv is None:
+            return None
+        if opt_in is not None and conv.opted_out:
+            replies = self._opt(session, conv, inbound, False, opt_in, now)
+            return TurnResult(replies or (), conv.phase == Phase.SUBMITTED.value,
+                              locale=conv.locale)
+        # A retry is answered as the conversation stood before this turn (the original
+        # turn's outcome), whatever this turn would have done.
+        duplicate = _Duplicate(conv.id, conv.phase == Phase.SUBMITTED.value, conv.locale)
+        counted = None
+        if rate_limit is not None:
+            verdict, counted = ratelimit.tally(_tally_of(conv), rate_limit.limit,
+                                               rate_limit.window, now)
+            if not verdict.allowed:
+                # A retry of a message handled before the limit was reached gets its
+                # replies, not a refusal (a refused message itself is not recorded).
+                if self._seen(session, conv.id, inbound) is not None:
+                    raise duplicate
+                _update(session, conv, {}, counted)
+                return TurnResult(self._refusal(conv, rate_limit, verdict), False,
+                                  refused=True, locale=conv.locale,
+                                  retry_after=verdict.retry_after)
+        # After a case closes, its satisfaction survey takes the answers (13.1).
+        answered = survey.answer(session, s, conv, inbound, now)
+        turn = None
+        if answered is not None:
+            replies, done = answered, conv.phase == Phase.SUBMITTED.value
+            locale = conv.locale
+        else:
+            ctx = self._context(session, conv, now)
+            self._keep_media(session, conv, (*inbound.media, *_place_file(inbound)), now)
+            turn = self._turn(conv, inbound, ctx, now)
+            replies, done = turn.replies, turn.state.phase is Phase.SUBMITTED
+            locale = turn.state.locale
+        # The conversation's own changes come after the insert that checks for a
+        # duplicate, so the turn costs one UPDATE and a duplicate none.
+        if not self._remember(session, conv, inbound, replies, now):
+            raise duplicate
+        if turn is not None:
+            self._save(session, conv, turn, now, inbound=True, counted=counted)
+        else:
+            _update(session, conv, {"last_inbound_at": now}, counted)
+        result = TurnResult(replies, done, locale=locale)
+        if then is not None:
+            then(TurnTx(session, s, conv), result)
+        return result
+
+    def _replay(self, duplicate: _Duplicate, inbound: Inbound) -> TurnResult:
+        """Answer a message this conversation already handled with the replies it got."""
+        with self.services.db.read() as session:
+            replies = self._seen(session, duplicate.conversation_id, inbound)
+        if replies is None:  # pragma: no cover - the insert that refused it saw the row
+            raise RuntimeError("a duplicate message's record is missing")
+        return TurnResult(replies, duplicate.done, duplicate=True, locale=duplicate.locale)
 
     def open(self, channel: str, sender: str, language_hint: str | None = None,
              now: datetime | None = None) -> TurnResult:
@@ -176,7 +254,7 @@ class ConversationRunner:
             conv = self._lock(session, channel, sender, now)
             ctx = self._context(session, conv, now)
             turn = s.flow.start(ctx, s.catalogs.negotiate(language_hint) or "en")
-            self._save(conv, turn, now, inbound=False)
+            self._save(session, conv, turn, now, inbound=False)
             return TurnResult(turn.replies, False, locale=turn.state.locale)
 
     def opt_out(self, inbound: Inbound, opted_out: bool,
@@ -190,26 +268,32 @@ class ConversationRunner:
         honours it, and shows on an open case's timeline. `replies_for(locale)` says what to
         answer.
         """
-        s = self.services
         now = inbound.received_at or utcnow()
-        with s.db.write() as session:
+        with self.services.db.write() as session:
             conv = self._lock(session, inbound.channel, inbound.sender, now)
-            seen = self._seen(session, conv.id, inbound)
-            if seen is not None:
-                return seen
-            if not opted_out and not conv.opted_out:
-                return None
-            changed = bool(conv.opted_out) != opted_out
-            conv.opted_out = opted_out
-            conv.last_inbound_at = now
-            if changed and conv.case_id is not None:
-                found = session.get(Case, conv.case_id)
-                if found is not None and found.status != "closed":
-                    kind = "resident_opted_out" if opted_out else "resident_opted_in"
-                    s.store.record(session, found, kind, "resident", channel=inbound.channel)
-            replies = replies_for(conv.locale or "en")
-            self._remember(session, conv, inbound, replies, now)
-            return replies
+            return self._opt(session, conv, inbound, opted_out, replies_for, now)
+
+    def _opt(self, session: Session, conv: Conversation, inbound: Inbound, opted_out: bool,
+             replies_for: Callable[[str], tuple[Outbound, ...]], now: datetime
+             ) -> tuple[Outbound, ...] | None:
+        if not opted_out and not conv.opted_out:
+            # An ordinary answer (or its retry, which `handle` recognises).
+            return None
+        seen = self._seen(session, conv.id, inbound)
+        if seen is not None:
+            return seen
+        changed = bool(conv.opted_out) != opted_out
+        conv.opted_out = opted_out
+        conv.last_inbound_at = now
+        if changed and conv.case_id is not None:
+            found = session.get(Case, conv.case_id)
+            if found is not None and found.status != "closed":
+                kind = "resident_opted_out" if opted_out else "resident_opted_in"
+                self.services.store.record(session, found, kind, "resident",
+                                           channel=inbound.channel)
+        replies = replies_for(conv.locale or "en")
+        self._remember(session, conv, inbound, replies, now)
+        return replies
 
     def allow(self, kind: str, key: str, limit: int, window: timedelta,
               now: datetime | None = None) -> ratelimit.Verdict:
@@ -265,16 +349,13 @@ class ConversationRunner:
         s = self.services
         raw = s.vault.open_json(conv.state_enc)
         expiry = timedelta(days=s.settings.conversation_expiry_days)
-        locale = (s.catalogs.negotiate(inbound.language_hint)
-                  or (s.guess_language(inbound.text) if inbound.text else None)
-                  or conv.locale or "en")
         state = ConversationState.from_json(raw) if raw is not None else None
         expired = conv.phase == "expired" or (
             state is not None and conv.updated_at is not None
             and now - conv.updated_at > expiry)
         if state is not None and not expired:
             return s.flow.handle(state, inbound, ctx)
-        fresh = s.flow.start(ctx, state.locale if state else locale)
+        fresh = s.flow.start(ctx, state.locale if state else self._first_locale(conv, inbound))
         unfinished = conv.phase == "expired" or (
             state is not None and not state.phase.report_sent)
         if not expired or not unfinished:
@@ -285,6 +366,18 @@ class ConversationRunner:
                            "started again."),
             lang=fresh.state.locale, dir=fresh.replies[0].dir, input="none")
         return Turn(fresh.state, (note, *fresh.replies))
+
+    def _first_locale(self, conv: Conversation, inbound: Inbound) -> str:
+        """Return the language to greet a conversation's first message in.
+
+        Only a conversation without a state starts from a guess; an ongoing one keeps the
+        resident's language, and the flow guesses itself while a guess may still be offered
+        (flows/language.py), so the guesser runs only where its answer can be used.
+        """
+        s = self.services
+        return (s.catalogs.negotiate(inbound.language_hint)
+                or (s.guess_language(inbound.text) if inbound.text else None)
+                or conv.locale or "en")
 
     def _seen(self, session: Session, conversation_id: int, inbound: Inbound
               ) -> tuple[Outbound, ...] | None:
@@ -300,13 +393,18 @@ class ConversationRunner:
         return tuple(Outbound.from_json(r) for r in self.services.vault.open_json(sealed))
 
     def _remember(self, session: Session, conv: Conversation, inbound: Inbound,
-                  replies: tuple[Outbound, ...], now: datetime) -> None:
-        """Record that this message was handled, with its replies for a retry."""
-        session.add(InboundMessage(
-            channel=inbound.channel, message_key=_key(inbound.message_id),
-            conversation_id=conv.id, received_at=now,
-            replies_enc=self.services.vault.seal_json([r.as_json() for r in replies]),
-        ))
+                  replies: tuple[Outbound, ...], now: datetime) -> bool:
+        """Record that this message was handled, with its replies for a retry.
+
+        Returns False if the conversation already has it: the unique key makes this
+        insert the duplicate check, even against a retry handled at the same moment.
+        """
+        stored = session.execute(_RECORD[session.get_bind().dialect.name], {
+            "channel": inbound.channel, "message_key": _key(inbound.message_id),
+            "conversation_id": conv.id, "received_at": now,
+            "replies_enc": self.services.vault.seal_json([r.as_json() for r in replies]),
+        }).first()
+        return stored is not None
 
     def _refusal(self, conv: Conversation, limit: RateLimit,
                  verdict: ratelimit.Verdict) -> tuple[Outbound, ...]:
@@ -327,19 +425,19 @@ class ConversationRunner:
             prejudice_signs=s.signs.in_language,
         )
 
-    def _save(self, conv: Conversation, turn: Turn, now: datetime, inbound: bool) -> None:
+    def _save(self, session: Session, conv: Conversation, turn: Turn, now: datetime,
+              inbound: bool, counted: ratelimit.Tally | None = None) -> None:
         state = turn.state
         if state.phase is Phase.SUBMITTED:
             # The answers now live, sealed, on the case; keep no second copy.
             state.answers.clear()
             state.answered_at.clear()
             state.history.clear()
-        conv.state_enc = self.services.vault.seal_json(state.to_json())
-        conv.phase = state.phase.value
-        conv.locale = state.locale
-        conv.updated_at = now
+        values = {"state_enc": self.services.vault.seal_json(state.to_json()),
+                  "phase": state.phase.value, "locale": state.locale, "updated_at": now}
         if inbound:
-            conv.last_inbound_at = now
+            values["last_inbound_at"] = now
+        _update(session, conv, values, counted)
 
     def _lock(self, session: Session, channel: str, sender: str, now: datetime,
               create: bool = True) -> Conversation | None:
@@ -348,14 +446,8 @@ class ConversationRunner:
         # Every configured key's index: during a key rotation a resident whose row is not
         # re-indexed yet is still found (bot/rotation.py).
         indexes = vault.indexes(channel, sender)
-        query = (
-            select(Conversation)
-            .where(Conversation.channel == channel, Conversation.sender_index.in_(indexes))
-            .order_by(Conversation.id).limit(1)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        found = session.scalars(query).first()
+        where = {"channel": channel, "indexes": list(indexes)}
+        found = session.scalars(_FIND, where).first()
         if found is not None or not create:
             return found
         # Two first messages may race; the unique index lets exactly one insert win.
@@ -366,7 +458,7 @@ class ConversationRunner:
                     opted_out=False, unreachable=False)
             .on_conflict_do_nothing(index_elements=["channel", "sender_index"])
         )
-        return session.scalars(query).first()
+        return session.scalars(_FIND, where).first()
 
     def _keep_media(self, session: Session, conv: Conversation, media: tuple[Media, ...],
                     now: datetime) -> None:
@@ -394,6 +486,26 @@ def _place_file(inbound: Inbound) -> tuple[Media, ...]:
     if inbound.location is None:
         return ()
     return (Media(places.GEOJSON_TYPE, data=places.to_geojson(inbound.location)),)
+
+
+def _update(session: Session, conv: Conversation, values: dict[str, Any],
+            counted: ratelimit.Tally | None = None) -> None:
+    """Write `values` (and the rate count) to the conversation's row in one UPDATE.
+
+    A Core statement, not the ORM's flush (which cost as much as the rest of the turn); the
+    loaded object takes the values as already stored, so the flush does not repeat them.
+    """
+    if counted is not None:
+        values = {**values, "rate_window_start": counted.window_start,
+                  "rate_count": counted.count, "rate_notified": counted.notified}
+    session.execute(_UPDATE, {"_id": conv.id, **values})
+    for name, value in values.items():
+        set_committed_value(conv, name, value)
+
+
+def _tally_of(conv: Conversation) -> ratelimit.Tally:
+    return ratelimit.Tally(conv.rate_window_start, conv.rate_count or 0,
+                           bool(conv.rate_notified))
 
 
 def _key(message_id: str) -> str:

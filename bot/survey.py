@@ -79,7 +79,10 @@ def _key(case_id: int) -> str:
 def answer(session: Session, services, conversation: Conversation, inbound: Inbound,
            now: datetime) -> tuple[Outbound, ...] | None:
     """Take the message as a survey answer if one is open; None leaves it to the flow."""
-    if conversation.phase not in AT_REST:
+    # Without a case, at rest, on a channel a survey can reach, none was ever asked here
+    # (`offer`): most turns are answered without looking.
+    if conversation.phase not in AT_REST or conversation.case_id is None \
+            or conversation.channel not in REACHABLE:
         return None
     survey = session.scalar(
         select(SatisfactionSurvey)

@@ -8,6 +8,7 @@ the resident's language.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -65,13 +66,18 @@ def fold(text: str) -> str:
     return " ".join(folded.split()).strip(" .!?¿¡،。")
 
 
+# Labels, command words and their translations never change in a process: fold each once.
+# Only these go through the cache, never a resident's own text.
+fold_label = functools.lru_cache(maxsize=8192)(fold)
+
+
 def match_command(text: str, t: Translator) -> str | None:
     """Return the command a message is (help, back, start again, language), if any."""
     folded = fold(text)
     if not folded:
         return None
     for command, words in Commands.WORDS.items():
-        if folded in {fold(w) for w in words} | {fold(t.gettext(words[0]))}:
+        if folded in {fold_label(w) for w in words} | {fold_label(t.gettext(words[0]))}:
             return command
     return None
 
@@ -93,9 +99,10 @@ def parse_answer(step: Step, inbound: Inbound, t: Translator, ctx: TurnContext,
         return _parse_text(step, inbound, t, offered_options(step, ctx))
     offered = offered_options(step, ctx)
     labels = {
-        o.id: fold(t.gettext(o.label) if translate_labels else o.label) for o in offered
+        o.id: fold_label(t.gettext(o.label) if translate_labels else o.label)
+        for o in offered
     }
-    english = {o.id: fold(o.label) for o in offered}
+    english = {o.id: fold_label(o.label) for o in offered}
     if inbound.choices:
         picked = list(dict.fromkeys(inbound.choices))
     else:
@@ -184,9 +191,9 @@ def _text_option(inbound: Inbound, t: Translator, offered: tuple[Option, ...]) -
             and 1 <= int(folded) <= len(ids):
         return ids[int(folded) - 1]
     for option in offered:
-        if folded in (fold(t.gettext(option.label)), fold(option.label)):
+        if folded in (fold_label(t.gettext(option.label)), fold_label(option.label)):
             return option.id
-    if SKIP in offered and folded in ("skip", fold(t.gettext("skip"))):
+    if SKIP in offered and folded in ("skip", fold_label(t.gettext("skip"))):
         return SKIP.id
     return None
 

@@ -9,7 +9,7 @@ the lock after too many wrong codes, happen behind `ctx.ports.follow_up`.
 
 from __future__ import annotations
 
-from flows.answers import Commands, fold
+from flows.answers import Commands, fold, fold_label
 from flows.messages import Choice, Inbound, Outbound
 from flows.types import N_, ConversationState, Phase, Turn, TurnContext
 
@@ -43,7 +43,7 @@ class Reconnect:
         t = ctx.translate(state.locale)
         folded = fold(inbound.text)
         chose = HAVE_REFERENCE in inbound.choices or (not inbound.choices and folded in {
-            fold(t.gettext(HAVE_REFERENCE_LABEL)), fold(HAVE_REFERENCE_LABEL),
+            fold_label(t.gettext(HAVE_REFERENCE_LABEL)), fold_label(HAVE_REFERENCE_LABEL),
             str(offered + 1)})
         if chose:
             return self.begin_reconnect(state, ctx)

@@ -96,14 +96,17 @@ class Messaging:
     def respond(self, inbound: Inbound) -> list[str]:
         """Handle one message: opt-out words, then the conversation (rate-limited)."""
         word = keyword(inbound.text) if not inbound.media else None
-        if word in ("out", "in"):
+        if word == "out":
             replies = self.ports.runner.opt_out(
-                inbound, word == "out", lambda locale: self._opt_replies(inbound, word, locale))
-            if replies is not None:
-                return self._render(inbound.channel, replies)
+                inbound, True, lambda locale: self._opt_replies(inbound, word, locale))
+            return self._render(inbound.channel, replies or ())
         if word == "help":
             inbound = replace(inbound, command="help")
-        result = self.ports.runner.handle(inbound, rate_limit=self.rate_limit)
+        # An opt-in word from someone who has not opted out is an ordinary answer (YES is
+        # also "yes"); the runner decides that inside the turn.
+        opt_in = (lambda locale: self._opt_replies(inbound, "in", locale)) \
+            if word == "in" else None
+        result = self.ports.runner.handle(inbound, rate_limit=self.rate_limit, opt_in=opt_in)
         return self._render(inbound.channel, result.replies)
 
     def _opt_replies(self, inbound: Inbound, word: str, locale: str

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import ratelimit
 from bot.app import create_app
 from bot.models import Case, CaseEvent, Conversation, Evidence, InboundMessage, RateCount
+from bot.turns import RateLimit
 from channels.twilio.messaging import keyword, normalise_number
+from flows.messages import Inbound
 from tests.channels.contract import ChannelContract
 from tests.channels.twilio_support import (
     PUBLIC_URL,
@@ -304,21 +305,27 @@ def test_a_burst_gets_one_notice_and_does_not_advance(tw_limited):
     assert "999" in other.start()[0]  # someone else is unaffected
 
 
-def test_counts_are_per_minute_and_kept_in_the_database(tw):
+def test_counts_are_per_minute_and_kept_on_the_conversation(tw):
     t0 = datetime(2026, 11, 23, 21, 0, 5, tzinfo=UTC)
+    limit = RateLimit(2, "Please wait a minute before sending more messages.")
 
-    def count(at):
-        with tw.db.write() as session:
-            conversation = runner_of(tw).locked(session, "sms", SAM, at)
-            return ratelimit.count(session, "sms", conversation.sender_index, 2, now=at)
+    def says(at):
+        # A runner of its own each time, as another worker would be.
+        return runner_of(tw).handle(Inbound(channel="sms", sender=SAM, text="help",
+                                            message_id=new_sid(), received_at=at),
+                                    rate_limit=limit)
 
-    verdicts = [count(t0 + timedelta(seconds=i)) for i in range(4)]
-    assert [v.allowed for v in verdicts] == [True, True, False, False]
-    assert [v.notify for v in verdicts] == [False, False, True, False]
-    assert count(t0 + timedelta(minutes=1)).allowed
-    assert count(t0 + timedelta(hours=2)).allowed
+    results = [says(t0 + timedelta(seconds=i)) for i in range(4)]
+    assert [r.refused for r in results] == [False, False, True, True]
+    assert bool(results[2].replies) and results[3].replies == ()  # one notice a window
+    assert not says(t0 + timedelta(minutes=1)).refused
+    assert not says(t0 + timedelta(hours=2)).refused
     with tw.db.read() as session:
-        assert session.scalar(select(func.count()).select_from(RateCount)) == 1
+        conversation = session.scalars(select(Conversation)).one()
+        assert conversation.rate_count == 1
+        assert conversation.rate_window_start == datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+        # The turn's count costs no row (and no statement) of its own.
+        assert session.scalar(select(func.count()).select_from(RateCount)) == 0
 
 
 # ---- awkward messages ------------------------------------------------------------------
