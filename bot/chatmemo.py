@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.crypto import Vault
 from bot.models import TelegramChat, utcnow
+from bot.upsert import insert
 
 
 @dataclass
@@ -53,6 +54,23 @@ def update(session: Session, vault: Vault, channel: str, sender: str,
     row.last_update_id = memo.last_update_id
     row.updated_at = utcnow()
     return memo
+
+
+def note_message(session: Session, vault: Vault, channel: str, sender: str,
+                 message_id: int | None, unanswered: bool) -> None:
+    """Record the chat's last message and whether it went unanswered, in one statement.
+
+    A turn changes only these two, so it writes only these two: no read, no lock of its
+    own (the turn holds the conversation's), and a keyboard's ticks stored meanwhile by a
+    button press are left as they are.
+    """
+    now = utcnow()
+    values = {"last_message_id": message_id, "last_unanswered": unanswered,
+              "updated_at": now}
+    session.execute(
+        insert(session, TelegramChat)
+        .values(chat_index=vault.index(channel, sender), **values)
+        .on_conflict_do_update(index_elements=["chat_index"], set_=values))
 
 
 def _memo(row: TelegramChat, vault: Vault) -> ChatMemo:

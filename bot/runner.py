@@ -80,7 +80,7 @@ class TurnTx:
         self._services = services
         self.conversation_id = conversation.id
         self.locale = conversation.locale or "en"
-        self._conversation = conversation
+        self._channel = conversation.channel
 
     def queue(self, *, kind: str, channel: str, payload: Mapping[str, Any], dedupe_key: str,
               claim: bool = True) -> int | None:
@@ -89,11 +89,11 @@ class TurnTx:
                        payload=payload, dedupe_key=dedupe_key,
                        conversation_id=self.conversation_id, claim=claim)
 
-    def remember(self, change: Callable[[chatmemo.ChatMemo], None]) -> None:
-        """Update this sender's chat memo (channel bookkeeping) in the turn's transaction."""
-        conv = self._conversation
-        sender = self._services.vault.open_text(conv.sender_enc) or ""
-        chatmemo.update(self._session, self._services.vault, conv.channel, sender, change)
+    def note_message(self, sender: str, message_id: int | None, unanswered: bool) -> None:
+        """Record the sender's last message in their chat memo (channel bookkeeping), in
+        the turn's transaction."""
+        chatmemo.note_message(self._session, self._services.vault, self._channel, sender,
+                              message_id, unanswered)
 
 
 # Runs inside a new turn's transaction with its result, e.g. to queue outbound messages.

@@ -11,6 +11,7 @@ left out, and COMMIT is a driver call on both engines, not a statement.
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,9 @@ import pytest
 from sqlalchemy import event
 
 from bot.app import create_app
+from channels.telegram import lanes
+from tests.channels.fake_telegram import FakeBotApi
+from tests.channels.telegram_support import HEADER, SECRET, TOKEN, TelegramResident, telegram_env
 from tests.channels.twilio_support import TwilioResident, twilio_services
 from tests.helpers import VICTIM_DETAILS, VICTIM_REPORT
 
@@ -27,20 +31,24 @@ ORDINARY = 3
 
 
 class Statements:
-    """Record every statement the engine sends while `counting()` is open."""
+    """Record every statement the engine sends while `counting()` is open, from the thread
+    that opened it (a request's own statements; Telegram's lanes record theirs elsewhere)."""
 
     def __init__(self, engine) -> None:
         self.sql: list[str] = []
         self._on = False
+        self._thread = threading.get_ident()
         event.listen(engine, "before_cursor_execute", self._seen)
 
     def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if self._on and not statement.lstrip().upper().startswith("BEGIN"):
+        if self._on and threading.get_ident() == self._thread \
+                and not statement.lstrip().upper().startswith("BEGIN"):
             self.sql.append(" ".join(statement.split()))
 
     @contextmanager
     def counting(self) -> Iterator[list[str]]:
         self.sql = []
+        self._thread = threading.get_ident()
         self._on = True
         try:
             yield self.sql
@@ -138,6 +146,35 @@ def test_ordinary_answers_in_a_whole_sms_report(served):
     texts = _texts(VICTIM_REPORT) + _texts(VICTIM_DETAILS)
     # "yes" is also an opt-in word on SMS: it must not cost a transaction of its own.
     _check(_sms_counts(app.test_client(), statements, texts), texts)
+
+
+# A Telegram update adds one look at the conversation before the turn (peek), the outbox
+# row of its replies, and the chat memo's last message (one upsert).
+TELEGRAM = ORDINARY + 3
+
+
+def test_ordinary_answers_in_a_whole_telegram_report(db_url, tmp_path):
+    fake = FakeBotApi(TOKEN).start()
+    try:
+        with twilio_services(tmp_path, db_url, **telegram_env(fake)) as services:
+            statements = Statements(services.db.engine)
+            client = create_app(services=services).test_client()
+            resident = TelegramResident(None, fake)
+            texts = _texts(VICTIM_REPORT)
+            counts = []
+            for text in ["/start", *texts]:
+                with statements.counting() as sql:
+                    response = client.post("/webhooks/telegram",
+                                           json=resident.message_update(text),
+                                           headers={HEADER: SECRET})
+                assert response.status_code == 200
+                counts.append(len(sql))
+                assert lanes.settle()
+            assert resident.texts()[-1]  # the replies went, after each answer
+            essentials = counts[1:1 + texts.index("submit")]  # not the first, nor submit
+            assert max(essentials) <= TELEGRAM, counts
+    finally:
+        fake.stop()
 
 
 def test_a_retried_message_changes_nothing_and_costs_no_write(served):

@@ -82,7 +82,8 @@ class _Outcome:
 
 @dataclass
 class _Process:
-    """This process's lanes; touched only on the event loop thread, except the counter."""
+    """This process's lanes: touched on the event loop thread, except `busy` (any thread,
+    under `idle`) and `recording` (the recording thread removes what it has recorded)."""
 
     pid: int = field(default_factory=os.getpid)
     lanes: dict[str, collections.deque] = field(default_factory=dict)

@@ -140,15 +140,12 @@ class Updates:
                 replies = self._confirm_language(replies)
             after = next((r.question for r in reversed(replies) if r.question), None)
 
-            def bookkeeping(memo: ChatMemo) -> None:
-                memo.last_message_id = parsed.message_id if from_text else None
-                memo.last_unanswered = from_text and before is not None and before == after
-
             payload = {"chat_id": parsed.chat_id,
                        "messages": render_all(replies, self._translator(replies))}
             row = tx.queue(kind="reply", channel=CHANNEL, payload=payload, dedupe_key=key) \
                 if payload["messages"] else None
-            tx.remember(bookkeeping)
+            tx.note_message(parsed.chat_id, parsed.message_id if from_text else None,
+                            from_text and before is not None and before == after)
             if row is not None:
                 queued.append((row, payload, tx.conversation_id))
 
