@@ -81,10 +81,15 @@ def _own(sql: list[str]) -> int:
     return sum(1 for s in sql if _ON_TURN_TABLES.search(s))
 
 
+def _chat_url(client) -> str:
+    """Open a web chat session; return the URL its messages are posted to."""
+    token = client.post("/api/chat/sessions", json={}).json["session"]
+    return f"/api/chat/sessions/{token}/messages"
+
+
 def _webchat_counts(client, statements: Statements, texts: list[str]
                     ) -> list[tuple[int, int]]:
-    token = client.post("/api/chat/sessions", json={}).json["session"]
-    url = f"/api/chat/sessions/{token}/messages"
+    url = _chat_url(client)
     counts = []
     for text in texts:
         with statements.counting() as sql:
@@ -121,9 +126,7 @@ def _check(counts: list[tuple[int, int]], texts: list[str]) -> None:
 def test_a_reasked_question_costs_three_statements(served):
     app, services = served
     statements = Statements(services.db.engine)
-    client = app.test_client()
-    token = client.post("/api/chat/sessions", json={}).json["session"]
-    url = f"/api/chat/sessions/{token}/messages"
+    url = _chat_url(client := app.test_client())
     client.post(url, json={"text": "no"})
     for _ in range(3):
         with statements.counting() as sql:
@@ -180,9 +183,7 @@ def test_ordinary_answers_in_a_whole_telegram_report(db_url, tmp_path):
 def test_a_retried_message_changes_nothing_and_costs_no_write(served):
     app, services = served
     statements = Statements(services.db.engine)
-    client = app.test_client()
-    token = client.post("/api/chat/sessions", json={}).json["session"]
-    url = f"/api/chat/sessions/{token}/messages"
+    url = _chat_url(client := app.test_client())
     first = client.post(url, json={"text": "no", "client_id": "m-1"}).json
     with statements.counting() as sql:
         again = client.post(url, json={"text": "no", "client_id": "m-1"}).json
